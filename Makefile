@@ -1,0 +1,89 @@
+# exa-agent for Lua.
+#
+#   make demo    install what is missing, build, run examples/research.lua against the simulator
+#   make test    install what is missing, build for every Lua found, run the whole busted suite
+#   make build   build build/<lua>/exa/core.so for every Lua found (5.1 5.2 5.3 5.4 jit)
+#   make bench   timings, written to bench/results/
+#   make sanitize / make valgrind   the suite's C paths under ASan+UBSan / valgrind
+#
+# Nothing here needs root except the dependency step, which says what to install when it cannot.
+
+CC      ?= cc
+VERSION := 0.1.0
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith
+CFLAGS  ?= -O2 -g
+CURL_CFLAGS := $(shell curl-config --cflags 2>/dev/null)
+CURL_LIBS   := $(shell curl-config --libs 2>/dev/null || echo -lcurl)
+ALL_CFLAGS   = -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden $(WARN) $(CFLAGS) \
+               -DEXA_VERSION='"$(VERSION)"' $(CURL_CFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS_SO   = -shared $(LDFLAGS) $(EXTRA_LDFLAGS)
+
+# Header directory for each Lua tag.  Override e.g. INC_5.4=/opt/lua/include.
+INC_5.1 ?= /usr/include/lua5.1
+INC_5.2 ?= /usr/include/lua5.2
+INC_5.3 ?= /usr/include/lua5.3
+INC_5.4 ?= /usr/include/lua5.4
+INC_jit ?= /usr/include/luajit-2.1
+LUA_TAGS ?= $(foreach t,5.1 5.2 5.3 5.4 jit,$(if $(wildcard $(INC_$(t))/lua.h),$(t)))
+
+SRCS := $(sort $(wildcard src/*.c))
+HDRS := $(wildcard src/*.h)
+BUILD ?= build
+
+.PHONY: all build deps deps-test deps-demo test demo bench sanitize valgrind fuzz clean mock check-tags
+
+all: build
+
+build: check-tags $(foreach t,$(LUA_TAGS),$(BUILD)/$(t)/exa/core.so)
+
+check-tags:
+	@if [ -z "$(LUA_TAGS)" ]; then \
+	  echo "no Lua headers found: run 'make deps' (or: apt-get install liblua5.4-dev libluajit-5.1-dev libcurl4-openssl-dev)"; \
+	  exit 1; fi
+
+# One rule per tag; objects per tag because each compiles against its own lua.h.
+define LUA_BUILD
+$(BUILD)/$(1)/obj/%.o: src/%.c $(HDRS)
+	@mkdir -p $$(@D)
+	$$(CC) $$(ALL_CFLAGS) -I$$(INC_$(1)) -c $$< -o $$@
+$(BUILD)/$(1)/exa/core.so: $(patsubst src/%.c,$(BUILD)/$(1)/obj/%.o,$(SRCS))
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS_SO) -o $$@ $$^ $$(CURL_LIBS) -lm
+endef
+$(foreach t,5.1 5.2 5.3 5.4 jit,$(eval $(call LUA_BUILD,$(t))))
+
+deps:
+	@scripts/deps.sh build
+
+deps-test:
+	@scripts/deps.sh test
+
+deps-demo:
+	@scripts/deps.sh demo
+
+test: deps-test
+	@$(MAKE) --no-print-directory build
+	@scripts/test.sh
+
+demo: deps-demo
+	@$(MAKE) --no-print-directory build
+	@scripts/demo.sh
+
+# Run the simulator in the foreground: make mock ARGS="--port 8080"
+mock: deps-demo
+	@$(MAKE) --no-print-directory build
+	@LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="$(BUILD)/5.4/?.so;;" lua5.4 bin/exa-agent-mock $(ARGS)
+
+bench: deps-test
+	@$(MAKE) --no-print-directory build
+	@bench/run.sh
+
+sanitize: deps-test
+	@scripts/sanitize.sh asan
+
+valgrind: deps-test
+	@$(MAKE) --no-print-directory build
+	@scripts/sanitize.sh valgrind
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,355 @@
+/*
+ * json.c - JSON through lua-cjson, with the three things plain cjson 2.1.0
+ * (Debian's) cannot do:
+ *
+ *   - decoded arrays keep their array-ness: every JSON array becomes a table
+ *     with core.array_mt, including empty ones ([] and {} both decode to an
+ *     empty table in cjson, so empty arrays are marked in the text first);
+ *   - tables with core.array_mt encode as arrays even when empty ([]);
+ *   - on Lua 5.3+, integral numbers decode as integers (cjson gives floats).
+ *
+ * We use our own cjson.new() instance, so nobody else's cjson settings can
+ * change ours.  JSON null is cjson.null, exported as core.null.
+ *
+ * Marking uses a placeholder string that contains a NUL byte and a per-process
+ * random nonce; no JSON a server or user sends can contain it by accident.
+ */
+#include "compat.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <math.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define JSON_MAX_DEPTH 1000
+
+/* upvalue indexes of json_decode / json_encode */
+#define UV_DECODE 1
+#define UV_ENCODE 2
+#define UV_ARRAY_MT 3
+#define UV_PLACEHOLDER 4 /* raw placeholder prefix: "\0exa:<hex>:" */
+#define UV_PH_JSON 5     /* the empty-array placeholder as cjson encodes it, quoted;
+                          * its prefix (all but the last quote) starts every fragment */
+
+static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+/* Push a copy of s where each empty array "[ ]" outside strings holds the
+ * placeholder as its only element.  Returns 0 (nothing pushed) if s has none. */
+static int mark_empty_arrays(lua_State *L, const char *s, size_t n, const char *ph, size_t phn) {
+  size_t i, from = 0;
+  int in_str = 0, found = 0;
+  luaL_Buffer b;
+  for (i = 0; i < n; i++) {
+    char c = s[i];
+    if (in_str) {
+      if (c == '\\') i++;
+      else if (c == '"') in_str = 0;
+    } else if (c == '"') {
+      in_str = 1;
+    } else if (c == '[') {
+      size_t j = i + 1;
+      while (j < n && is_ws(s[j])) j++;
+      if (j < n && s[j] == ']') {
+        if (!found) {
+          luaL_buffinit(L, &b);
+          found = 1;
+        }
+        luaL_addlstring(&b, s + from, i + 1 - from);
+        luaL_addlstring(&b, ph, phn);
+        from = j;
+        i = j;
+      }
+    }
+  }
+  if (!found) return 0;
+  luaL_addlstring(&b, s + from, n - from);
+  luaL_pushresult(&b);
+  return 1;
+}
+
+/* Walk the decoded value at the top of the stack: mark arrays, turn
+ * placeholder arrays into empty arrays, integral floats into integers. */
+static void fix_decoded(lua_State *L, int depth) {
+  int t = lua_gettop(L);
+  if (lua_type(L, t) != LUA_TTABLE) return;
+  luaL_checkstack(L, 4, "json nesting");
+  if (depth > JSON_MAX_DEPTH) luaL_error(L, "json: nesting deeper than %d", JSON_MAX_DEPTH);
+  if (exa_rawgeti(L, t, 1) != LUA_TNIL) { /* cjson arrays have no holes: t[1] set => array */
+    int empty = lua_type(L, -1) == LUA_TSTRING && lua_rawequal(L, -1, lua_upvalueindex(UV_PLACEHOLDER));
+    lua_pop(L, 1);
+    lua_pushvalue(L, lua_upvalueindex(UV_ARRAY_MT));
+    lua_setmetatable(L, t);
+    if (empty && lua_rawlen(L, t) == 1) {
+      lua_pushnil(L);
+      lua_rawseti(L, t, 1);
+      return;
+    }
+  } else {
+    lua_pop(L, 1);
+  }
+  lua_pushnil(L);
+  while (lua_next(L, t)) {
+    if (lua_type(L, -1) == LUA_TTABLE) {
+      fix_decoded(L, depth + 1);
+    }
+#if LUA_VERSION_NUM >= 503
+    else if (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1)) {
+      lua_Number x = lua_tonumber(L, -1);
+      if (x >= -9007199254740992.0 && x <= 9007199254740992.0 && x == (lua_Number)(lua_Integer)x) {
+        lua_pushvalue(L, -2);
+        lua_pushinteger(L, (lua_Integer)x);
+        lua_rawset(L, t); /* assigning an existing field during traversal is allowed */
+      }
+    }
+#endif
+    lua_pop(L, 1);
+  }
+}
+
+/* core.json_decode(s) -> value | nil, message */
+static int json_decode(lua_State *L) {
+  size_t n, phn;
+  const char *s = luaL_checklstring(L, 1, &n);
+  const char *ph = lua_tolstring(L, lua_upvalueindex(UV_PH_JSON), &phn);
+  int marked;
+  lua_settop(L, 1);
+  marked = mark_empty_arrays(L, s, n, ph, phn);
+  lua_pushvalue(L, lua_upvalueindex(UV_DECODE));
+  lua_pushvalue(L, marked ? 2 : 1);
+  if (lua_pcall(L, 1, 1, 0) != 0) {
+    if (marked) { /* report the position in the text the caller gave */
+      lua_settop(L, 1);
+      lua_pushvalue(L, lua_upvalueindex(UV_DECODE));
+      lua_pushvalue(L, 1);
+      if (lua_pcall(L, 1, 1, 0) == 0) lua_pushliteral(L, "json: invalid document");
+    }
+    lua_pushnil(L);
+    lua_insert(L, -2);
+    return 2;
+  }
+  fix_decoded(L, 0);
+  return 1;
+}
+
+/* cjson writes numbers with at most 14 significant digits.  A number that
+ * does not survive that (a large integer, most computed doubles) is written
+ * by us instead, exactly. */
+static int number_is_exact14(lua_State *L, int idx) {
+  char buf[64];
+#if LUA_VERSION_NUM >= 503
+  if (lua_isinteger(L, idx)) {
+    lua_Integer i = lua_tointeger(L, idx);
+    return i > -100000000000000LL && i < 100000000000000LL;
+  }
+#endif
+  {
+    lua_Number x = lua_tonumber(L, idx);
+    if (x != x || x == (lua_Number)HUGE_VAL || x == -(lua_Number)HUGE_VAL) return 1; /* cjson reports these */
+    snprintf(buf, sizeof buf, "%.14g", (double)x);
+    return strtod(buf, NULL) == (double)x;
+  }
+}
+
+/* Push the exact JSON text of the number at idx. */
+static void push_exact_number(lua_State *L, int idx) {
+  char buf[64];
+#if LUA_VERSION_NUM >= 503
+  if (lua_isinteger(L, idx)) {
+    lua_pushfstring(L, "%I", (lua_Integer)lua_tointeger(L, idx));
+    return;
+  }
+#endif
+  {
+    lua_Number x = lua_tonumber(L, idx);
+    int prec;
+    for (prec = 15; prec < 17; prec++) { /* the shortest text that reads back the same */
+      snprintf(buf, sizeof buf, "%.*g", prec, (double)x);
+      if (strtod(buf, NULL) == (double)x) break;
+    }
+    if (prec == 17) snprintf(buf, sizeof buf, "%.17g", (double)x);
+    lua_pushstring(L, buf);
+  }
+}
+
+static int is_empty_array(lua_State *L, int t) {
+  int is_array;
+  if (!lua_getmetatable(L, t)) return 0;
+  is_array = lua_rawequal(L, -1, lua_upvalueindex(UV_ARRAY_MT));
+  lua_pop(L, 1);
+  if (!is_array) return 0;
+  lua_pushnil(L);
+  if (!lua_next(L, t)) return 1;
+  lua_pop(L, 2);
+  return 0;
+}
+
+/* Does the value on top need a raw fragment anywhere (an empty array, a
+ * number cjson would round)?  Also rejects cycles and absurd depth. */
+static int needs_fragments(lua_State *L, int depth) {
+  int t = lua_gettop(L), found = 0;
+  if (lua_type(L, t) == LUA_TNUMBER) return !number_is_exact14(L, t);
+  if (lua_type(L, t) != LUA_TTABLE) return 0;
+  if (depth > JSON_MAX_DEPTH) luaL_error(L, "json: cannot encode: nesting deeper than %d (a cycle?)", JSON_MAX_DEPTH);
+  luaL_checkstack(L, 4, "json nesting");
+  if (is_empty_array(L, t)) return 1;
+  lua_pushnil(L);
+  while (!found && lua_next(L, t)) {
+    found = needs_fragments(L, depth + 1);
+    lua_settop(L, t + 1);
+  }
+  lua_settop(L, t);
+  return found;
+}
+
+/* Push a copy of the value on top where every value cjson cannot write
+ * exactly is a placeholder string "<prefix><k>" and frags[k] its JSON text.
+ * The caller's tables are never modified. */
+static void copy_for_encode(lua_State *L, int frags, int depth) {
+  int src = lua_gettop(L), dst;
+  int is_num = lua_type(L, src) == LUA_TNUMBER;
+  luaL_checkstack(L, 6, "json nesting");
+  if ((is_num && !number_is_exact14(L, src)) || (lua_type(L, src) == LUA_TTABLE && is_empty_array(L, src))) {
+    int k = (int)lua_rawlen(L, frags) + 1;
+    if (is_num) push_exact_number(L, src);
+    else lua_pushliteral(L, "[]");
+    lua_rawseti(L, frags, k);
+    lua_pushvalue(L, lua_upvalueindex(UV_PLACEHOLDER));
+    lua_pushfstring(L, "%d", k);
+    lua_concat(L, 2);
+    return;
+  }
+  if (lua_type(L, src) != LUA_TTABLE) {
+    lua_pushvalue(L, src);
+    return;
+  }
+  lua_newtable(L);
+  dst = src + 1;
+  lua_pushnil(L);
+  while (lua_next(L, src)) {
+    copy_for_encode(L, frags, depth + 1); /* pushes the copied value */
+    lua_remove(L, -2);                    /* drop the original value */
+    lua_pushvalue(L, -2);                 /* key */
+    lua_insert(L, -2);
+    lua_rawset(L, dst);
+  }
+}
+
+/* Replace each quoted placeholder "<prefix><k>" in the string on top with frags[k]. */
+static void splice_fragments(lua_State *L, int frags) {
+  size_t n, phn, i, from = 0;
+  const char *s = lua_tolstring(L, -1, &n);
+  const char *ph = lua_tolstring(L, lua_upvalueindex(UV_PH_JSON), &phn);
+  luaL_Buffer b;
+  phn--; /* the prefix without its closing quote */
+  luaL_buffinit(L, &b);
+  for (i = 0; i + phn < n;) {
+    if (s[i] == '"' && memcmp(s + i, ph, phn) == 0) {
+      size_t j = i + phn;
+      int k = 0;
+      while (j < n && s[j] >= '0' && s[j] <= '9') k = k * 10 + (s[j++] - '0');
+      luaL_addlstring(&b, s + from, i - from);
+      exa_rawgeti(L, frags, k);
+      luaL_addvalue(&b);
+      i = from = j + 1; /* past the closing quote */
+    } else {
+      i++;
+    }
+  }
+  luaL_addlstring(&b, s + from, n - from);
+  luaL_pushresult(&b);
+}
+
+/* core.json_encode(value) -> string | nil, message */
+static int json_encode(lua_State *L) {
+  int ok;
+  luaL_checkany(L, 1);
+  lua_settop(L, 1);
+  if (!needs_fragments(L, 0)) {
+    lua_pushvalue(L, lua_upvalueindex(UV_ENCODE));
+    lua_pushvalue(L, 1);
+    ok = lua_pcall(L, 1, 1, 0) == 0;
+  } else {
+    lua_newtable(L); /* 2: fragments */
+    lua_pushvalue(L, lua_upvalueindex(UV_ENCODE));
+    lua_pushvalue(L, 1);
+    copy_for_encode(L, 2, 0);
+    lua_remove(L, -2);
+    ok = lua_pcall(L, 1, 1, 0) == 0;
+    if (ok) splice_fragments(L, 2);
+  }
+  if (!ok) {
+    lua_pushnil(L);
+    lua_insert(L, -2);
+    return 2;
+  }
+  return 1;
+}
+
+/* Call inst[name](arg) for configuration; arg is an integer or a boolean. */
+static void configure(lua_State *L, int inst, const char *name, int is_bool, int arg) {
+  lua_getfield(L, inst, name);
+  if (is_bool) lua_pushboolean(L, arg);
+  else lua_pushinteger(L, arg);
+  lua_call(L, 1, 0);
+}
+
+static unsigned long long nonce(const void *salt) {
+  unsigned long long x = 0;
+  FILE *f = fopen("/dev/urandom", "rb");
+  if (f != NULL) {
+    if (fread(&x, sizeof x, 1, f) != 1) x = 0;
+    fclose(f);
+  }
+  x ^= (unsigned long long)time(NULL) * 0x9E3779B97F4A7C15ull;
+  x ^= (unsigned long long)(size_t)salt;
+  return x;
+}
+
+void exa_open_json(lua_State *L) {
+  int mod = lua_gettop(L), inst;
+  char ph[64], phjson[80];
+  unsigned long long x = nonce(&ph);
+
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "cjson");
+  lua_call(L, 1, 1); /* cjson module */
+  lua_getfield(L, -1, "null");
+  lua_setfield(L, mod, "null");
+  lua_getfield(L, -1, "new");
+  lua_call(L, 0, 1); /* our own instance */
+  inst = lua_gettop(L);
+  configure(L, inst, "encode_number_precision", 0, 14); /* cjson's most; finer numbers go through fragments */
+  configure(L, inst, "encode_invalid_numbers", 1, 0);   /* NaN and inf are errors, not JSON */
+  configure(L, inst, "decode_invalid_numbers", 1, 0);   /* strict JSON numbers */
+  configure(L, inst, "encode_keep_buffer", 1, 1);
+  configure(L, inst, "decode_max_depth", 0, JSON_MAX_DEPTH);
+  configure(L, inst, "encode_max_depth", 0, JSON_MAX_DEPTH);
+
+  /* core.array_mt: marks a table as a JSON array */
+  lua_newtable(L);
+  lua_pushliteral(L, "exa.array");
+  lua_setfield(L, -2, "__name");
+  lua_pushvalue(L, -1);
+  lua_setfield(L, mod, "array_mt");
+  int amt = lua_gettop(L);
+
+  snprintf(ph, sizeof ph, "%cexa:%016llx:", 0, x);
+  snprintf(phjson, sizeof phjson, "\"\\u0000exa:%016llx:\"", x);
+
+  lua_getfield(L, inst, "decode");
+  lua_getfield(L, inst, "encode");
+  lua_pushvalue(L, amt);
+  lua_pushlstring(L, ph, 1 + strlen(ph + 1));
+  lua_pushstring(L, phjson);
+  lua_pushvalue(L, -5);
+  lua_pushvalue(L, -5);
+  lua_pushvalue(L, -5);
+  lua_pushvalue(L, -5);
+  lua_pushvalue(L, -5);
+  lua_pushcclosure(L, json_encode, 5);
+  lua_setfield(L, mod, "json_encode");
+  lua_pushcclosure(L, json_decode, 5);
+  lua_setfield(L, mod, "json_decode");
+  lua_settop(L, mod);
+}

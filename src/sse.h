@@ -1,0 +1,77 @@
+/*
+ * sse.h - an I/O-free server-sent events framer (WHATWG "event stream
+ * interpretation").  It knows nothing about sockets or Lua: bytes go in
+ * through exa_sse_feed(), complete events come out through a callback.
+ *
+ * Usage:
+ *   exa_sse p;
+ *   exa_sse_init(&p, max_line, max_event);      0 = default bound
+ *   rc = exa_sse_feed(&p, buf, n, on_event, ud); any chunking, any size
+ *   exa_sse_finish(&p);                          end of stream: drop partial block
+ *   exa_sse_free(&p);
+ */
+#ifndef EXA_SSE_H
+#define EXA_SSE_H
+
+#include <stddef.h>
+
+#define EXA_SSE_DEFAULT_MAX_LINE (1u << 20)   /* 1 MiB: longest line held */
+#define EXA_SSE_DEFAULT_MAX_EVENT (8u << 20)  /* 8 MiB: largest data buffer */
+
+enum {
+  EXA_SSE_OK = 0,
+  EXA_SSE_ELINE,   /* a line grew past max_line */
+  EXA_SSE_EEVENT,  /* an event's data grew past max_event */
+  EXA_SSE_ENOMEM,  /* allocation failed */
+  EXA_SSE_ESTOP    /* the callback asked to stop */
+};
+
+/* One dispatched event.  Pointers are valid only during the callback.
+ * type is "message" when the block had no (non-empty) event field; id is the
+ * last event id after this dispatch (WHATWG semantics: carried across events). */
+typedef struct exa_sse_event {
+  const char *type;
+  size_t type_len;
+  const char *data;
+  size_t data_len;
+  const char *id;
+  size_t id_len;
+  long retry; /* reconnection time in ms after this dispatch, -1 if never set */
+} exa_sse_event;
+
+/* Return 0 to go on, non-zero to abort: exa_sse_feed returns EXA_SSE_ESTOP at
+ * once, the rest of that chunk is dropped and the parser is marked failed. */
+typedef int (*exa_sse_event_cb)(void *ud, const exa_sse_event *ev);
+/* Optional: a comment line (text after the ':' , leading space kept as sent). */
+typedef void (*exa_sse_comment_cb)(void *ud, const char *text, size_t len);
+
+typedef struct exa_sse {
+  /* configuration */
+  size_t max_line, max_event;
+  exa_sse_comment_cb on_comment; /* may be NULL */
+  /* state: private to sse.c (its owner may reshape it freely) */
+  char *line;
+  size_t line_len, line_cap;
+  char *data;
+  size_t data_len, data_cap;
+  int has_data;
+  char *type;
+  size_t type_len, type_cap;
+  char *last_id;
+  size_t last_id_len, last_id_cap;
+  long retry;
+  int bom_state;   /* 0: start of stream, 1..2: partial BOM seen, 3: past it */
+  unsigned char bom_buf[3];
+  int after_cr;    /* the last byte seen was a CR: a following LF is part of that line end */
+  int failed;      /* a bound was exceeded: the stream is unusable */
+} exa_sse;
+
+void exa_sse_init(exa_sse *p, size_t max_line, size_t max_event);
+void exa_sse_free(exa_sse *p);
+int exa_sse_feed(exa_sse *p, const char *buf, size_t n, exa_sse_event_cb cb, void *ud);
+void exa_sse_finish(exa_sse *p);
+const char *exa_sse_last_id(const exa_sse *p, size_t *len);
+long exa_sse_retry(const exa_sse *p);
+const char *exa_sse_strerror(int rc);
+
+#endif
