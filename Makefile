@@ -45,10 +45,12 @@ check-tags:
 define LUA_BUILD
 $(BUILD)/$(1)/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $$(@D)
-	$$(CC) $$(ALL_CFLAGS) -I$$(INC_$(1)) -c $$< -o $$@
+	@echo "  CC  [$(1)] $$<"
+	@$$(CC) $$(ALL_CFLAGS) -I$$(INC_$(1)) -c $$< -o $$@
 $(BUILD)/$(1)/exa/core.so: $(patsubst src/%.c,$(BUILD)/$(1)/obj/%.o,$(SRCS))
 	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS_SO) -o $$@ $$^ $$(CURL_LIBS) -lm
+	@echo "  LD  $$@"
+	@$$(CC) $$(LDFLAGS_SO) -o $$@ $$^ $$(CURL_LIBS) -lm
 endef
 $(foreach t,5.1 5.2 5.3 5.4 jit,$(eval $(call LUA_BUILD,$(t))))
 

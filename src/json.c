@@ -313,7 +313,9 @@ void exa_open_json(lua_State *L) {
 
   lua_getglobal(L, "require");
   lua_pushliteral(L, "cjson");
-  lua_call(L, 1, 1); /* cjson module */
+  if (lua_pcall(L, 1, 1, 0) != 0) /* cjson module */
+    luaL_error(L, "exa.core needs lua-cjson (Debian: apt-get install lua-cjson; "
+                  "LuaRocks: luarocks install lua-cjson): %s", lua_tostring(L, -1));
   lua_getfield(L, -1, "null");
   lua_setfield(L, mod, "null");
   lua_getfield(L, -1, "new");
