@@ -6,9 +6,28 @@
  * Usage:
  *   exa_sse p;
  *   exa_sse_init(&p, max_line, max_event);      0 = default bound
+ *   p.on_comment = fn;                           optional, after init
  *   rc = exa_sse_feed(&p, buf, n, on_event, ud); any chunking, any size
  *   exa_sse_finish(&p);                          end of stream: drop partial block
  *   exa_sse_free(&p);
+ *
+ * Semantics, beyond the WHATWG text:
+ *   - The last event id (exa_sse_last_id, and ev->id) is committed at each
+ *     blank line, as a browser sets its EventSource's last event ID string at
+ *     dispatch time.  An id line in a block that never ends (finish() before
+ *     its blank line) is therefore dropped: it never becomes the last event id.
+ *   - retry takes effect when its line is processed (WHATWG); a value that
+ *     does not fit a long is ignored like any other bogus value.
+ *   - max_line bounds every line (without its line end, after the BOM);
+ *     max_event bounds an event's data as delivered (lines joined by "\n").
+ *     Both are checked whatever the chunking, so the same bytes always give
+ *     the same events and the same error at the same place.
+ *   - finish() ends the stream: the partial line and block are dropped, and
+ *     the next feed starts a new stream (a BOM is stripped again).  The last
+ *     event id and retry carry over (they are what a reconnect needs).  A
+ *     failed parser stays failed.
+ *   - An error (a bound, ENOMEM, ESTOP) is sticky: every later feed returns
+ *     it at once.  Events dispatched before the error were delivered.
  */
 #ifndef EXA_SSE_H
 #define EXA_SSE_H
@@ -50,20 +69,23 @@ typedef struct exa_sse {
   size_t max_line, max_event;
   exa_sse_comment_cb on_comment; /* may be NULL */
   /* state: private to sse.c (its owner may reshape it freely) */
-  char *line;
+  char *line;            /* the partial line carried from one chunk to the next */
   size_t line_len, line_cap;
-  char *data;
+  char *data;            /* the block's data lines, joined by "\n" */
   size_t data_len, data_cap;
-  int has_data;
+  const char *borrow;    /* or: the block's one data line, still in the caller's chunk */
+  int has_data;          /* the block had a data line (WHATWG: data buffer not empty) */
   char *type;
   size_t type_len, type_cap;
-  char *last_id;
+  char *id;              /* an id set in this block, committed at its blank line */
+  size_t id_len, id_cap;
+  int id_set;
+  char *last_id;         /* the committed last event id */
   size_t last_id_len, last_id_cap;
   long retry;
-  int bom_state;   /* 0: start of stream, 1..2: partial BOM seen, 3: past it */
-  unsigned char bom_buf[3];
-  int after_cr;    /* the last byte seen was a CR: a following LF is part of that line end */
-  int failed;      /* a bound was exceeded: the stream is unusable */
+  int bom;               /* 0..2: bytes of a leading BOM seen so far; 3: past the stream start */
+  int after_cr;          /* the last byte fed was a CR: a LF next is part of that line end */
+  int failed;            /* 0, or the sticky error code */
 } exa_sse;
 
 void exa_sse_init(exa_sse *p, size_t max_line, size_t max_event);
