@@ -1,0 +1,218 @@
+-- exa.errors: the one error convention. Every failure the library reports is
+-- raised as an error object: a table with kind, status, type, code, message,
+-- retryable and request_id, printable with tostring(). Nothing here ever
+-- holds the API key: redact() scrubs it from every string field.
+local setmetatable, getmetatable, type, tostring, pairs, error =
+  setmetatable, getmetatable, type, tostring, pairs, error
+local string_format, string_gsub, string_sub, string_byte, string_lower =
+  string.format, string.gsub, string.sub, string.byte, string.lower
+local table_concat = table.concat
+local math_floor = math.floor
+local os_time = os.time
+
+local M = {}
+
+local Error = {}
+Error.__index = Error
+M.Error = Error
+
+-- kind by HTTP status, for API errors (the code refines some of them).
+local KIND_BY_STATUS = {
+  [400] = "invalid_request",
+  [401] = "authentication",
+  [403] = "permission",
+  [404] = "not_found",
+  [408] = "request_timeout",
+  [409] = "conflict",
+  [422] = "invalid_request",
+  [429] = "rate_limit",
+}
+
+-- kind by API error code, when the code says more than the status.
+local KIND_BY_CODE = {
+  CONCURRENCY_LIMIT_REACHED = "concurrency_limit",
+  MISSING_BETA_HEADER = "invalid_request",
+  INVALID_BETA_HEADER = "invalid_request",
+  RUN_NOT_FOUND = "not_found",
+  PREVIOUS_RUN_NOT_FOUND = "not_found",
+  TEAM_NOT_FOUND = "authentication",
+}
+
+function Error:__tostring()
+  local parts = { "exa: ", self.kind or "error" }
+  local detail = {}
+  if self.status then detail[#detail + 1] = "HTTP " .. tostring(self.status) end
+  if self.code then detail[#detail + 1] = tostring(self.code) end
+  if self.field then detail[#detail + 1] = "field " .. tostring(self.field) end
+  if #detail > 0 then parts[#parts + 1] = " (" .. table_concat(detail, " ") .. ")" end
+  if self.message then parts[#parts + 1] = ": " .. tostring(self.message) end
+  if self.request_id then parts[#parts + 1] = " [request_id " .. tostring(self.request_id) .. "]" end
+  return table_concat(parts)
+end
+
+--- Build an error object from fields (kind and message at least).
+function M.new(fields)
+  local e = {}
+  for k, v in pairs(fields) do e[k] = v end
+  if e.retryable == nil then e.retryable = false end
+  return setmetatable(e, Error)
+end
+
+--- Raise an error object (never returns).
+function M.raise(fields)
+  error(M.new(fields), 0)
+end
+
+function M.is_error(v, kind)
+  if getmetatable(v) ~= Error then return false end
+  return kind == nil or v.kind == kind
+end
+
+--- Validation failure: the request was never sent.
+function M.invalid(field, message)
+  error(M.new{ kind = "validation", field = field, message = message }, 0)
+end
+
+--- Shorten text for an error message: collapse whitespace, strip tags if it
+--- looks like HTML, cap the length.
+function M.snippet(s, max)
+  if type(s) ~= "string" then return "" end
+  max = max or 200
+  local t = s
+  if t:find("<[%a!/]") then
+    t = string_gsub(t, "<[sS][cCtT][rRyY][iIlL][pPeE][tT]?.-</[sS][cCtT][rRyY][iIlL][pPeE][tT]?>", " ")
+    t = string_gsub(t, "<[^>]*>", " ")
+  end
+  t = string_gsub(t, "[%c%s]+", " ")
+  t = string_gsub(t, "^ +", "")
+  t = string_gsub(t, " +$", "")
+  if #t > max then t = string_sub(t, 1, max) .. "..." end
+  return t
+end
+
+local function escape_pattern(s)
+  return (string_gsub(s, "[%^%$%(%)%%%.%[%]%*%+%-%?]", "%%%0"))
+end
+
+local function percent_encode(s)
+  return (string_gsub(s, "[^%w%-%._~]", function(c)
+    return string_format("%%%02X", string_byte(c))
+  end))
+end
+
+--- Replace every occurrence of secret (raw, percent-encoded, JSON-escaped)
+--- in every string field of err. Returns err.
+function M.redact(err, secret)
+  if type(secret) ~= "string" or secret == "" then return err end
+  local needles = { secret }
+  local enc = percent_encode(secret)
+  if enc ~= secret then needles[#needles + 1] = enc; needles[#needles + 1] = string_lower(enc) end
+  local function scrub(s)
+    for i = 1, #needles do
+      s = string_gsub(s, escape_pattern(needles[i]), "[REDACTED]")
+    end
+    return s
+  end
+  local seen = {}
+  local function walk(t)
+    if seen[t] then return end
+    seen[t] = true
+    for k, v in pairs(t) do
+      if type(v) == "string" then
+        t[k] = scrub(v)
+      elseif type(v) == "table" then
+        walk(v)
+      end
+    end
+  end
+  walk(err)
+  return err
+end
+
+--- The error object for an HTTP response with status >= 300.
+--- res = {status=, headers=, body=}; decoded = the decoded body or nil.
+function M.from_response(res, decoded, ctx)
+  local status = res.status
+  local headers = res.headers or {}
+  local e = {
+    status = status,
+    request_id = headers["x-request-id"],
+    method = ctx and ctx.method,
+    url = ctx and ctx.url,
+  }
+  local apierr = type(decoded) == "table" and type(decoded.error) == "table" and decoded.error
+  if apierr then
+    e.type = type(apierr.type) == "string" and apierr.type or nil
+    e.code = type(apierr.code) == "string" and apierr.code or nil
+    e.message = type(apierr.message) == "string" and apierr.message or nil
+    e.details = apierr
+  end
+  if not e.message then
+    local ctype = headers["content-type"] or "unknown content type"
+    local snip = M.snippet(res.body)
+    if snip == "" then
+      e.message = string_format("HTTP %d with an empty %s body", status, ctype)
+    elseif apierr == false and decoded ~= nil then
+      e.message = string_format("HTTP %d with an unexpected JSON body: %s", status, snip)
+    else
+      e.message = string_format("HTTP %d with a non-JSON body (%s): %s", status, ctype, snip)
+    end
+    e.body_snippet = snip
+  end
+  e.kind = (e.code and KIND_BY_CODE[e.code]) or KIND_BY_STATUS[status]
+    or (status >= 500 and "server") or "http"
+  -- Could the same request succeed later?  A run TIMEOUT is final.
+  e.retryable = (status == 408 or status == 409 or status == 429 or status >= 500)
+    and e.code ~= "TIMEOUT"
+  local ra = M.retry_after(headers)
+  if ra then e.retry_after = ra end
+  return M.new(e)
+end
+
+--- Parse Retry-After / Retry-After-Ms into seconds (number) or nil.
+function M.retry_after(headers)
+  local ms = headers["retry-after-ms"]
+  if ms and ms:match("^%s*%d+%.?%d*%s*$") then
+    return (ms + 0) / 1000
+  end
+  local v = headers["retry-after"]
+  if not v then return nil end
+  if v:match("^%s*%d+%.?%d*%s*$") then return v + 0 end
+  -- HTTP-date: IMF-fixdate only ("Sun, 06 Nov 1994 08:49:37 GMT")
+  local d, mon, y, h, mi, s = v:match("^%a+, (%d+) (%a+) (%d+) (%d+):(%d+):(%d+) GMT$")
+  if not d then return nil end
+  local months = { jan = 1, feb = 2, mar = 3, apr = 4, may = 5, jun = 6, jul = 7,
+    aug = 8, sep = 9, oct = 10, nov = 11, dec = 12 }
+  local m = months[string_lower(mon)]
+  if not m then return nil end
+  -- days since epoch (Howard Hinnant's days_from_civil), no timezone involved.
+  y, m, d = y + 0, m, d + 0
+  if m <= 2 then y = y - 1 end
+  local era = math_floor(y / 400)
+  local yoe = y - era * 400
+  local mp = (m + 9) % 12
+  local doy = math_floor((153 * mp + 2) / 5) + d - 1
+  local doe = yoe * 365 + math_floor(yoe / 4) - math_floor(yoe / 100) + doy
+  local days = era * 146097 + doe - 719468
+  local epoch = days * 86400 + h * 3600 + mi * 60 + s
+  local delta = epoch - os_time() -- POSIX os.time() counts UTC seconds
+
+  if delta < 0 then delta = 0 end
+  return delta
+end
+
+--- Turn a core transport error {kind=, code=, message=} into an error object.
+function M.from_transport(err, ctx)
+  if type(err) ~= "table" then err = { kind = "transport", message = tostring(err) } end
+  local kind = err.kind or "transport"
+  return M.new{
+    kind = kind,
+    message = err.message or kind,
+    curl_code = err.code,
+    method = ctx and ctx.method,
+    url = ctx and ctx.url,
+    retryable = kind == "timeout" or kind == "connect" or kind == "dns" or kind == "transport",
+  }
+end
+
+return M
