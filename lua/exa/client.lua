@@ -1,0 +1,162 @@
+-- exa.client: exa.new{...} -- options, defaults, the client object.
+-- The client holds one transport (one connection pool) shared by its
+-- resources; the API key is kept only inside the transport's closures, so
+-- printing or dumping a client never shows it.
+local type, pairs, ipairs, setmetatable, tostring, getmetatable =
+  type, pairs, ipairs, setmetatable, tostring, getmetatable
+local os_getenv, string_format, string_gsub, string_find =
+  os.getenv, string.format, string.gsub, string.find
+local table_concat = table.concat
+
+local errors = require "exa.errors"
+local validate = require "exa.validate"
+local transport = require "exa.transport"
+local runs = require "exa.runs"
+local json = require "exa.json"
+local VERSION = require "exa.version"
+
+local M = {}
+local Client = {}
+Client.__index = Client
+
+M.DEFAULT_BASE_URL = "https://api.exa.ai"
+M.DEFAULT_BETAS = { "agent-2026-05-07" }
+
+local invalid = errors.invalid
+
+local function opt_number(o, name, default, min)
+  local v = o[name]
+  if v == nil then return default end
+  if type(v) ~= "number" or v < (min or 0) or v ~= v then
+    invalid(name, string_format("%s must be a number >= %s, got %s", name, tostring(min or 0),
+      validate.describe(v)))
+  end
+  return v
+end
+
+local KNOWN = {
+  api_key = true, base_url = true, betas = true, timeout = true, headers = true, auth = true,
+  max_retries = true, ca_file = true, connect_timeout = true, stream_idle_timeout = true,
+  retry_base_delay = true, retry_max_delay = true, max_retry_after = true,
+  retry_concurrency_limit = true, sleep = true, on_retry = true,
+}
+
+--- exa.new{api_key=, base_url=, betas=, timeout=, headers=, auth=, max_retries=, ca_file=, ...}
+function M.new(o)
+  o = o or {}
+  if type(o) ~= "table" then invalid("options", "exa.new takes a table of options") end
+  for k in pairs(o) do
+    if not KNOWN[k] then
+      invalid(tostring(k), "unknown option " .. validate.describe(k) .. " for exa.new")
+    end
+  end
+
+  local key = o.api_key
+  if key == nil then key = os_getenv("EXA_API_KEY") end
+  if type(key) ~= "string" or key == "" then
+    invalid("api_key", "no API key: pass api_key to exa.new or set EXA_API_KEY")
+  end
+  if string_find(key, "[%z\r\n]") then
+    invalid("api_key", "api_key must not contain CR, LF or NUL")
+  end
+
+  local base = o.base_url
+  if base == nil then
+    base = os_getenv("EXA_BASE_URL")
+    if base == "" then base = nil end
+  end
+  base = base or M.DEFAULT_BASE_URL
+  if type(base) ~= "string" or not string_find(base, "^[hH][tT][tT][pP][sS]?://[^/]") then
+    invalid("base_url", "base_url must be an http:// or https:// URL")
+  end
+  base = string_gsub(base, "/+$", "")
+
+  local betas = o.betas
+  if betas == nil then betas = M.DEFAULT_BETAS end
+  if type(betas) == "string" then betas = { betas } end
+  if type(betas) ~= "table" then invalid("betas", "betas must be a list of strings") end
+  local bl = {}
+  for i, b in ipairs(betas) do
+    if type(b) ~= "string" or b == "" or string_find(b, "[%z\r\n,]") then
+      invalid("betas", string_format("betas[%d] must be a non-empty string without commas", i))
+    end
+    bl[i] = b
+  end
+
+  local auth = o.auth or "x-api-key"
+  if auth ~= "x-api-key" and auth ~= "bearer" then
+    invalid("auth", "auth must be \"x-api-key\" (default) or \"bearer\"")
+  end
+
+  local headers = {}
+  if o.headers ~= nil then
+    if type(o.headers) ~= "table" then invalid("headers", "headers must be a table of name = value") end
+    for k, v in pairs(o.headers) do
+      validate.header_value(k, "header name")
+      if v ~= false and v ~= json.null then validate.header_value(v, "header " .. tostring(k)) end
+      headers[k] = v
+    end
+  end
+
+  local max_retries = o.max_retries
+  if max_retries == nil then max_retries = 2 end
+  if not validate.is_integer(max_retries) or max_retries < 0 then
+    invalid("max_retries", "max_retries must be a non-negative integer")
+  end
+  if o.ca_file ~= nil and type(o.ca_file) ~= "string" then
+    invalid("ca_file", "ca_file must be a path string")
+  end
+  for _, f in ipairs{ "sleep", "on_retry" } do
+    if o[f] ~= nil and type(o[f]) ~= "function" then invalid(f, f .. " must be a function") end
+  end
+
+  local t = transport.new{
+    api_key = key,
+    auth = auth,
+    base_url = base,
+    betas = bl,
+    headers = headers,
+    timeout = opt_number(o, "timeout", 60, 0.001),
+    connect_timeout = opt_number(o, "connect_timeout", 10, 0.001),
+    stream_idle_timeout = opt_number(o, "stream_idle_timeout", 300, 0.001),
+    max_retries = max_retries,
+    retry_base_delay = opt_number(o, "retry_base_delay", 0.5),
+    retry_max_delay = opt_number(o, "retry_max_delay", 8),
+    max_retry_after = opt_number(o, "max_retry_after", 60),
+    retry_concurrency_limit = o.retry_concurrency_limit == true,
+    ca_file = o.ca_file,
+    sleep = o.sleep,
+    on_retry = o.on_retry,
+    user_agent = transport.user_agent(VERSION),
+  }
+
+  local c = setmetatable({
+    base_url = base,
+    betas = bl,
+    auth = auth,
+    runs = runs.new(t),
+    _t = t,
+  }, Client)
+  return c
+end
+
+function Client:__tostring()
+  return string_format("exa.client(%s, betas=%s, auth=%s)", self.base_url,
+    #self.betas > 0 and table_concat(self.betas, ",") or "none", self.auth)
+end
+
+--- The User-Agent this client sends.
+function Client:user_agent()
+  return self._t.user_agent
+end
+
+--- Close the connection pool. The client cannot be used afterwards.
+function Client:close()
+  self._t:close()
+end
+
+Client.__close = Client.close
+
+function M.is_client(v) return getmetatable(v) == Client end
+
+return M

@@ -1,0 +1,246 @@
+-- exa.runs: client.runs -- one method per Agent endpoint, plus iterators
+-- (pages fetched lazily), SSE streams and wait(). Every method validates its
+-- arguments before any byte is sent and raises error objects on failure.
+local type, pairs, setmetatable, error, tostring =
+  type, pairs, setmetatable, error, tostring
+local string_format = string.format
+
+local validate = require "exa.validate"
+local body = require "exa.body"
+local builder = require "exa.builder"
+local errors = require "exa.errors"
+local stream = require "exa.stream"
+local clock = require "exa.clock"
+local json = require "exa.json"
+
+local M = {}
+local Runs = {}
+Runs.__index = Runs
+
+-- Run statuses from which a run never moves on.
+local TERMINAL_STATUS = { completed = true, failed = true, cancelled = true }
+M.TERMINAL_STATUS = TERMINAL_STATUS
+
+function M.new(transport)
+  return setmetatable({ _t = transport }, Runs)
+end
+
+function Runs:__tostring() return "exa.runs" end
+
+-- Per-call options: {headers = {...}, timeout = s, max_retries = n, ...}
+local function call_opts(opts)
+  opts = validate.table_or_nil(opts, "options")
+  if opts.headers ~= nil then
+    validate.table_or_nil(opts.headers, "options.headers")
+    for k, v in pairs(opts.headers) do
+      validate.header_value(k, "header name")
+      if v ~= false and v ~= json.null then validate.header_value(v, "header " .. tostring(k)) end
+    end
+  end
+  if opts.timeout ~= nil and (type(opts.timeout) ~= "number" or opts.timeout <= 0) then
+    errors.invalid("options.timeout", "options.timeout must be a positive number of seconds")
+  end
+  if opts.max_retries ~= nil and (not validate.is_integer(opts.max_retries) or opts.max_retries < 0) then
+    errors.invalid("options.max_retries", "options.max_retries must be a non-negative integer")
+  end
+  return opts
+end
+
+local function spec(method, path, opts, extra)
+  local s = {
+    method = method, path = path,
+    headers = opts.headers, timeout = opts.timeout, max_retries = opts.max_retries,
+  }
+  if extra then for k, v in pairs(extra) do s[k] = v end end
+  return s
+end
+
+-- Query for list endpoints: limit, cursor checked; other scalars pass through.
+local function page_query(params)
+  params = validate.table_or_nil(params, "params")
+  local q = {}
+  for k, v in pairs(params) do
+    if type(k) ~= "string" then
+      errors.invalid("params", "list parameters must have string keys")
+    end
+    local tv = type(v)
+    if tv ~= "string" and tv ~= "number" and tv ~= "boolean" then
+      errors.invalid(k, string_format("%s must be a string, number or boolean, got %s", k, validate.describe(v)))
+    end
+    q[k] = v
+  end
+  validate.limit(params.limit, "limit")
+  validate.cursor(params.cursor, "cursor")
+  return q
+end
+
+local function create_body(params)
+  params = builder.unwrap(params)
+  validate.create_params(params)
+  return body.encode(body.create(params))
+end
+
+local function run_path(id) return "/agent/runs/" .. validate.id(id, "id") end
+
+--- POST /agent/runs -> the run.
+function Runs:create(params, opts)
+  local b = create_body(params)
+  opts = call_opts(opts)
+  return (self._t:json(spec("POST", "/agent/runs", opts, { body = b, retry = "create" })))
+end
+
+--- GET /agent/runs/{id} -> the run.
+function Runs:get(id, opts)
+  local path = run_path(id)
+  opts = call_opts(opts)
+  return (self._t:json(spec("GET", path, opts, { retry = "idempotent" })))
+end
+
+--- POST /agent/runs/{id}/cancel -> the run (the existing run if already terminal).
+function Runs:cancel(id, opts)
+  local path = run_path(id) .. "/cancel"
+  opts = call_opts(opts)
+  return (self._t:json(spec("POST", path, opts, { retry = "idempotent" })))
+end
+
+--- DELETE /agent/runs/{id} -> {id=, object="agent_run.deleted", deleted=true}.
+function Runs:delete(id, opts)
+  local path = run_path(id)
+  opts = call_opts(opts)
+  return (self._t:json(spec("DELETE", path, opts, { retry = "idempotent" })))
+end
+
+--- GET /agent/runs?limit=&cursor= -> {data=, hasMore=, nextCursor=}.
+function Runs:list(params, opts)
+  local q = page_query(params)
+  opts = call_opts(opts)
+  return (self._t:json(spec("GET", "/agent/runs", opts, { query = q, retry = "idempotent" })))
+end
+
+--- GET /agent/runs/{id}/events?limit=&cursor= -> a page of stored events.
+function Runs:events(id, params, opts)
+  local path = run_path(id) .. "/events"
+  local q = page_query(params)
+  opts = call_opts(opts)
+  return (self._t:json(spec("GET", path, opts, { query = q, retry = "idempotent" })))
+end
+
+-- Lazy iterator over the items of consecutive pages.
+local function pages(fetch, params)
+  local q = {}
+  for k, v in pairs(params) do q[k] = v end
+  local page, i, seen = nil, 0, {}
+  local finished = false
+  return function()
+    while not finished do
+      if page then
+        i = i + 1
+        local item = page.data[i]
+        if item ~= nil then return item end
+        local cur = page.nextCursor
+        if not page.hasMore or page.hasMore == json.null then
+          finished = true
+          return nil
+        end
+        if type(cur) ~= "string" or cur == "" then
+          finished = true
+          errors.raise{ kind = "protocol", message = "page says hasMore but gives no nextCursor" }
+        end
+        if seen[cur] then
+          finished = true
+          errors.raise{ kind = "protocol", message = "pagination loops: cursor " .. cur .. " came twice" }
+        end
+        seen[cur] = true
+        q.cursor = cur
+      end
+      page = fetch(q)
+      i = 0
+      if type(page) ~= "table" or type(page.data) ~= "table" then
+        finished = true
+        errors.raise{ kind = "protocol", message = "list response has no data array" }
+      end
+    end
+    return nil
+  end
+end
+
+--- Every run, newest first, pages fetched as the loop needs them.
+function Runs:iter(params, opts)
+  page_query(params)
+  opts = call_opts(opts)
+  return pages(function(q) return self:list(q, opts) end, params or {})
+end
+
+--- Every stored event of a run (JSON pages).
+function Runs:iter_events(id, params, opts)
+  validate.id(id, "id")
+  page_query(params)
+  opts = call_opts(opts)
+  return pages(function(q) return self:events(id, q, opts) end, params or {})
+end
+
+local function stream_opts(opts)
+  opts = call_opts(opts)
+  if opts.resume ~= nil and type(opts.resume) ~= "boolean" then
+    errors.invalid("options.resume", "options.resume must be a boolean")
+  end
+  return opts
+end
+
+--- A new run's events as they happen (POST, Accept: text/event-stream).
+--- Returns the stream (callable iterator) and, for 5.4's generic for, a
+--- to-be-closed value that frees the transfer if the loop is left early.
+function Runs:stream(params, opts)
+  local b = create_body(params)
+  opts = stream_opts(opts)
+  local s = stream.new(self._t, self, spec("POST", "/agent/runs", opts, { body = b, retry = "create" }),
+    { mode = "live", resume = opts.resume, poll_min = opts.poll_min, poll_max = opts.poll_max })
+  return s, nil, nil, s
+end
+
+--- The stored events of a run as SSE, after last_event_id if given.
+function Runs:replay(id, params, opts)
+  local path = run_path(id) .. "/events"
+  params = validate.table_or_nil(params, "params")
+  local last = validate.last_event_id(params.last_event_id, "last_event_id")
+  opts = stream_opts(opts)
+  local s = stream.new(self._t, self, spec("GET", path, opts, { retry = "idempotent", last_event_id = last }),
+    { mode = "replay", run_id = id, last_event_id = last })
+  return s, nil, nil, s
+end
+
+--- Poll get(id) until the run is terminal; returns the run. Raises a
+--- "timeout" error object (with .run = the last run seen) after timeout s.
+function Runs:wait(id, params, opts)
+  validate.id(id, "id")
+  params = validate.table_or_nil(params, "params")
+  local timeout, interval = params.timeout, params.interval
+  if timeout ~= nil and (type(timeout) ~= "number" or timeout < 0) then
+    errors.invalid("timeout", "timeout must be a non-negative number of seconds")
+  end
+  if interval ~= nil and (type(interval) ~= "number" or interval <= 0) then
+    errors.invalid("interval", "interval must be a positive number of seconds")
+  end
+  opts = call_opts(opts)
+  local start = clock.now()
+  local delay = interval or 0.5
+  while true do
+    local run = self:get(id, opts)
+    if type(run) == "table" and TERMINAL_STATUS[run.status] then return run end
+    local elapsed = clock.now() - start
+    if timeout and elapsed + delay > timeout then
+      if elapsed < timeout then self._t.sleep(timeout - elapsed) end
+      run = self:get(id, opts)
+      if type(run) == "table" and TERMINAL_STATUS[run.status] then return run end
+      error(errors.new{
+        kind = "timeout", code = "WAIT_TIMEOUT", run = run,
+        message = string_format("run %s still %s after %gs", id, tostring(run and run.status), timeout),
+        retryable = true,
+      }, 0)
+    end
+    self._t.sleep(delay)
+    if not interval and delay < 5 then delay = delay * 1.5 end
+  end
+end
+
+return M
