@@ -137,6 +137,7 @@ function Transport:header_lines(spec)
   if self.beta_header then set("Exa-Beta", self.beta_header) end
   if spec.body then
     set("Content-Type", JSON_TYPE)
+    set("Expect", false) -- no 100-continue round trip for large bodies
   end
   if spec.last_event_id then set("Last-Event-ID", spec.last_event_id) end
   for k, v in pairs(self.headers) do set(k, v) end
@@ -144,7 +145,11 @@ function Transport:header_lines(spec)
   local lines = { self.auth() }
   for _, n in ipairs(names) do
     local v = values[n[1]]
-    if v then lines[#lines + 1] = n[2] .. ": " .. v end
+    if v then
+      lines[#lines + 1] = n[2] .. ": " .. v
+    elseif v == false then
+      lines[#lines + 1] = n[2] .. ":" -- curl: do not send this header at all
+    end
   end
   return lines
 end
