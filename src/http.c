@@ -900,7 +900,10 @@ static int m_request(lua_State *L) {
   SET(CURLOPT_TCP_KEEPALIVE, 1L);
   SET(CURLOPT_ACCEPT_ENCODING, "");
   SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-  SET(CURLOPT_PIPEWAIT, 1L);
+  /* PIPEWAIT only where ALPN can say "h2": over plain http libcurl 7.88 parks
+   * a second transfer behind a running HTTP/1.1 one until that one ends
+   * (a concurrent GET would wait for a whole stream). */
+  if (strlen(url) > 8 && ieq(url, 8, "https://")) SET(CURLOPT_PIPEWAIT, 1L);
   SET(CURLOPT_SSL_VERIFYPEER, 1L);
   SET(CURLOPT_SSL_VERIFYHOST, 2L);
   SET(CURLOPT_FOLLOWLOCATION, 0L);

@@ -1,0 +1,518 @@
+-- http_core_spec.lua - exa.core transfers against a real local HTTP peer
+-- (spec/helpers/http_peer.lua, a raw-socket server run under lua5.4).
+local core = require "exa.core"
+local cjson = require "cjson"
+local cqueues = require "cqueues"
+
+local now = cqueues.monotime
+
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+local PEER = here .. "helpers/http_peer.lua"
+
+local function lua_cmd()
+  local tag = os.getenv("EXA_TEST_LUA_TAG") or "5.4"
+  return tag == "jit" and "luajit" or ("lua" .. tag)
+end
+
+local function start_peer()
+  -- the shell prints its own pid, then becomes the peer: that pid is the peer's
+  local f = assert(io.popen("echo $$; exec lua5.4 " .. PEER .. " 900"))
+  local pid = assert(tonumber(f:read("*l")), "peer pid")
+  local port = assert(tonumber(f:read("*l")), "peer port")
+  return { pipe = f, pid = pid, port = port, base = "http://127.0.0.1:" .. port }
+end
+
+local function stop_peer(p)
+  if p then
+    os.execute("kill " .. p.pid .. " 2>/dev/null")
+    p.pipe:close()
+  end
+end
+
+describe("exa.core http", function()
+  local peer, base
+
+  setup(function()
+    peer = start_peer()
+    base = peer.base
+  end)
+
+  teardown(function() stop_peer(peer) end)
+
+  local function get(m, path, extra)
+    local spec = { method = "GET", url = base .. path }
+    for k, v in pairs(extra or {}) do spec[k] = v end
+    return m:request(spec)
+  end
+
+  describe("buffered requests", function()
+    it("GETs a JSON body with status, lowercased headers and info", function()
+      local m = core.multi()
+      local t = get(m, "/json")
+      local status, h = t:headers()
+      assert.equal(200, status)
+      assert.equal("application/json", h["content-type"])
+      local r = assert(t:finish())
+      assert.equal(200, r.status)
+      assert.same({ ok = true, conn = tonumber(h["x-conn"]) }, cjson.decode(r.body))
+      assert.equal("20", r.headers["content-length"])
+      local info = t:info()
+      assert.equal(200, info.status)
+      assert.equal("1.1", info.http_version)
+      assert.equal(1, info.num_connects)
+      assert.equal(#r.body, info.size_download)
+      assert.equal(base .. "/json", info.effective_url)
+      assert.is_number(info.total_time)
+      t:close()
+      m:close()
+    end)
+
+    it("sends method, headers and body as given", function()
+      local m = core.multi()
+      local t = m:request { method = "POST", url = base .. "/echo", body = '{"query":"x"}',
+        headers = { "Content-Type: application/json", "X-Api-Key: k", "Exa-Beta: b1,b2" } }
+      local echo = cjson.decode(assert(t:finish()).body)
+      assert.equal("POST", echo.method)
+      assert.equal('{"query":"x"}', echo.body)
+      assert.equal("application/json", echo.headers["content-type"])
+      assert.equal("b1,b2", echo.headers["exa-beta"])
+      assert.matches("gzip", echo.headers["accept-encoding"])
+      assert.is_nil(echo.headers.expect)
+      for _, method in ipairs { "DELETE", "PUT", "PATCH" } do
+        local r = assert(m:request { method = method, url = base .. "/echo" }:finish())
+        local e = cjson.decode(r.body)
+        assert.equal(method, e.method)
+        assert.equal("", e.body)
+      end
+      local e = cjson.decode(assert(m:request { method = "POST", url = base .. "/echo" }:finish()).body)
+      assert.equal("POST", e.method)
+      assert.equal("0", e.headers["content-length"])
+      m:close()
+    end)
+
+    it("shows only the final response after 100 Continue and 103 Early Hints", function()
+      local m = core.multi()
+      local body = string.rep("b", 5000)
+      local t = m:request { method = "POST", url = base .. "/echo", body = body,
+        headers = { "Expect: 100-continue", "Content-Type: text/plain" } }
+      local status, h = t:headers()
+      assert.equal(200, status)
+      assert.equal("application/json", h["content-type"])
+      assert.equal(body, cjson.decode(t:finish().body).body)
+
+      t = get(m, "/early-hints")
+      status, h = t:headers()
+      assert.equal(200, status)
+      assert.equal("yes", h["x-final"])
+      assert.is_nil(h["x-interim"])
+      assert.is_nil(h.link)
+      assert.equal("final", t:finish().body)
+      m:close()
+    end)
+
+    it("joins repeated header names with ', '", function()
+      local m = core.multi()
+      local _, h = get(m, "/multi-header"):headers()
+      assert.equal("a, b, c", h["x-multi"])
+      m:close()
+    end)
+
+    it("reassembles chunked bodies and decodes gzip", function()
+      local m = core.multi()
+      assert.equal("alpha,beta,gamma", get(m, "/chunked"):finish().body)
+      local r = get(m, "/gzip"):finish()
+      assert.equal("gzip", r.headers["content-encoding"])
+      assert.equal(string.rep("the quick brown fox jumps over the lazy dog\n", 200), r.body)
+      m:close()
+    end)
+
+    it("reads a body dripped one byte at a time", function()
+      local m = core.multi()
+      local r = get(m, "/drip?delay=1"):finish()
+      assert.same({ dripped = true, text = "one byte at a time" }, cjson.decode(r.body))
+      m:close()
+    end)
+
+    it("reuses one connection for 5 sequential requests on one multi", function()
+      local m = core.multi()
+      local conn, conns, connects = {}, {}, {}
+      for i = 1, 5 do
+        local t = get(m, "/json")
+        local r = assert(t:finish())
+        conn[i], conns[i] = r.headers["x-conn"], tonumber(r.headers["x-conns"])
+        connects[i] = t:info().num_connects
+        t:close()
+      end
+      assert.same({ conn[1], conn[1], conn[1], conn[1], conn[1] }, conn)
+      assert.same({ 1, 0, 0, 0, 0 }, connects)
+      assert.equal(conns[1], conns[5]) -- the peer accepted no new connection meanwhile
+      m:close()
+    end)
+
+    it("runs several transfers at once; waiting on one moves the others", function()
+      local m = core.multi()
+      local slow = get(m, "/drip?delay=3")
+      local fast = { get(m, "/json"), get(m, "/chunked"), get(m, "/gzip") }
+      assert.truthy(slow:finish())
+      for _, t in ipairs(fast) do
+        local r = t:finish(0) -- already complete: no waiting
+        assert.is_table(r)
+        assert.equal(200, r.status)
+      end
+      assert.equal(0, m:perform())
+      m:close()
+    end)
+
+    it("does not park a request behind a running stream on the same multi", function()
+      local m = core.multi()
+      local s = get(m, "/sse-hang", { sse = true })
+      local j = get(m, "/json") -- added at once, before s has a connection
+      local t0 = now()
+      local r = assert(j:finish(3000), "the GET waited for the stream")
+      assert.equal(200, r.status)
+      assert.is_true(now() - t0 < 2)
+      assert.truthy(s:next_event())
+      m:close()
+    end)
+
+    it("m:perform drives everything and counts what still runs", function()
+      local m = core.multi()
+      local a, b = get(m, "/drip?delay=2"), get(m, "/json")
+      assert.equal(2, m:perform(0))
+      local t0 = now()
+      while m:perform(100) > 0 do assert.is_true(now() - t0 < 10) end
+      assert.equal(200, a:finish(0).status)
+      assert.equal(200, b:finish(0).status)
+      m:close()
+    end)
+  end)
+
+  describe("event streams", function()
+    it("hands out each event as it completes, before the body ends", function()
+      local m = core.multi()
+      local t0 = now()
+      local t = get(m, "/sse?n=2&delay=0&hold=1500", { sse = true, idle_timeout = 5000 })
+      local status, h = t:headers()
+      assert.equal(200, status)
+      assert.equal("text/event-stream", h["content-type"])
+      local e1 = assert(t:next_event())
+      assert.same({ event = "tick", id = "1", data = '{"i":1}', retry = 1500 }, e1)
+      local e2 = assert(t:next_event())
+      assert.same({ event = "tick", id = "2", data = '{"i":2}', retry = 1500 }, e2)
+      assert.is_true(now() - t0 < 1.2, "events came only at the end of the body")
+      assert.is_false(t:next_event(0)) -- the peer still holds the stream open
+      assert.is_false(t:info().done)
+      assert.is_nil(t:next_event()) -- then it ends cleanly
+      assert.is_true(now() - t0 >= 1.4)
+      assert.is_nil(t:next_event())
+      t:close()
+      m:close()
+    end)
+
+    it("frames a stream dripped one byte at a time (CR, LF, CRLF, comments)", function()
+      local m = core.multi()
+      local t = get(m, "/sse-drip", { sse = true })
+      local got = {}
+      while true do
+        local ev, err = t:next_event()
+        assert.is_nil(err)
+        if not ev then break end
+        got[#got + 1] = ev
+      end
+      assert.same({
+        { event = "tick", id = "1", data = '{"i":1}' },
+        { event = "message", id = "1", data = "line one\nline two" },
+        { event = "message", id = "1", data = "last" },
+      }, got)
+      m:close()
+    end)
+
+    it("buffers a 401 JSON answer to an sse request so the error can be read", function()
+      local m = core.multi()
+      local t = get(m, "/sse-401", { sse = true, headers = { "Accept: text/event-stream" } })
+      assert.equal(401, (t:headers()))
+      local ev, err = t:next_event()
+      assert.is_nil(ev)
+      assert.equal("sse", err.kind)
+      assert.matches("not an event stream", err.message)
+      local r = assert(t:finish())
+      assert.equal(401, r.status)
+      assert.equal("authentication_error", cjson.decode(r.body).error.type)
+      m:close()
+    end)
+
+    it("refuses finish() on an event stream and next_event() without sse", function()
+      local m = core.multi()
+      local t = get(m, "/sse?n=1&delay=0", { sse = true })
+      local r, err = t:finish()
+      assert.is_nil(r)
+      assert.matches("event stream", err.message)
+      assert.truthy(t:next_event())
+      local j = get(m, "/sse?n=1&delay=0")
+      assert.is_nil((j:next_event()))
+      assert.matches("data: ", j:finish().body) -- without sse the stream is just a body
+      local js = get(m, "/sse-json", { sse = true })
+      assert.equal(true, cjson.decode(js:finish().body).not_a_stream)
+      m:close()
+    end)
+
+    it("keep-alive comments count as bytes for idle_timeout", function()
+      local m = core.multi()
+      local t = get(m, "/sse-keepalive?n=6&every=100", { sse = true, idle_timeout = 400 })
+      local ev, err = t:next_event()
+      assert.is_nil(err)
+      assert.equal("1", ev.id)
+      assert.is_nil(t:next_event())
+      m:close()
+    end)
+
+    it("aborts a silent stream after idle_timeout, after delivering what came", function()
+      local m = core.multi()
+      local t = get(m, "/sse-hang", { sse = true, idle_timeout = 300 })
+      assert.equal("1", assert(t:next_event()).id)
+      local t0 = now()
+      local ev, err = t:next_event()
+      assert.is_nil(ev)
+      assert.equal("timeout", err.kind)
+      assert.matches("idle_timeout", err.message)
+      assert.is_true(now() - t0 < 2.5)
+      assert.same({ nil, err }, { t:next_event() }) -- it stays failed
+      m:close()
+    end)
+
+    it("delivers the framed events, then an error, when the peer drops mid-stream", function()
+      local m = core.multi()
+      local t = get(m, "/sse-cut", { sse = true })
+      assert.equal("1", assert(t:next_event()).id)
+      assert.equal("2", assert(t:next_event()).id)
+      local ev, err = t:next_event()
+      assert.is_nil(ev)
+      assert.equal("transport", err.kind)
+      assert.is_number(err.code)
+      assert.is_string(err.message)
+      m:close()
+    end)
+
+    it("fails clearly when a line exceeds max_line", function()
+      local m = core.multi()
+      local t = get(m, "/sse-big?n=3&size=5000", { sse = true, max_line = 1000 })
+      local ev, err = t:next_event()
+      assert.is_nil(ev)
+      assert.equal("sse", err.kind)
+      m:close()
+    end)
+
+    it("pauses a stream whose reader is behind: memory stays bounded, nothing is lost", function()
+      local m = core.multi()
+      local n, size, max_queued = 3000, 1000, 32 * 1024
+      local t = get(m, "/sse-big?n=" .. n .. "&size=" .. size, { sse = true, max_queued = max_queued })
+      -- drive the multi without reading: events pile up to max_queued, then curl is paused
+      local t0 = now()
+      while t:info().paused == 0 and now() - t0 < 10 do m:perform(20) end
+      for _ = 1, 20 do m:perform(10) end
+      local info = t:info()
+      assert.is_true(info.paused >= 1)
+      assert.is_false(info.done)
+      assert.is_true(info.queued >= max_queued)
+      -- one write callback (<= 16 KiB of input) may overshoot
+      assert.is_true(info.queued_peak <= max_queued + 20 * 1024, "queued_peak " .. info.queued_peak)
+      -- read slowly: interleave reading with driving; all events arrive, in order
+      local i = 0
+      while true do
+        local ev, err = t:next_event()
+        assert.is_nil(err)
+        if not ev then break end
+        i = i + 1
+        assert.equal(tostring(i), ev.id)
+        assert.equal(size, #ev.data)
+        if i % 100 == 0 then m:perform(0) end
+      end
+      assert.equal(n, i)
+      info = t:info()
+      assert.is_true(info.paused > 1, "paused " .. info.paused)
+      assert.is_true(info.queued_peak <= max_queued + 20 * 1024, "queued_peak " .. info.queued_peak)
+      m:close()
+    end)
+
+    it("lets two coroutines read two streams interleaved, yielding between events", function()
+      local m = core.multi()
+      local order = {}
+      local function reader(name)
+        return coroutine.wrap(function()
+          local t = get(m, "/sse?n=4&delay=30", { sse = true })
+          while true do
+            local ev, err = t:next_event()
+            assert.is_nil(err)
+            if not ev then break end
+            order[#order + 1] = name .. ev.id
+            coroutine.yield(true)
+          end
+          t:close()
+          return false
+        end)
+      end
+      local a, b = reader("a"), reader("b")
+      local ra, rb = true, true
+      while ra or rb do
+        if ra then ra = a() end
+        if rb then rb = b() end
+      end
+      assert.same({ "a1", "b1", "a2", "b2", "a3", "b3", "a4", "b4" }, order)
+      m:close()
+    end)
+  end)
+
+  describe("failures", function()
+    it("reports a total timeout", function()
+      local m = core.multi()
+      local t = get(m, "/hang", { timeout = 300 })
+      local status, err = t:headers()
+      assert.is_nil(status)
+      assert.equal("timeout", err.kind)
+      assert.equal(28, err.code)
+      m:close()
+    end)
+
+    it("returns false when wait_ms elapses first, then carries on", function()
+      local m = core.multi()
+      local t = get(m, "/drip?delay=5")
+      local t0 = now()
+      assert.is_false(t:finish(50))
+      assert.is_true(now() - t0 < 1)
+      assert.equal(200, assert(t:finish()).status)
+      local h = get(m, "/hang")
+      assert.is_false(h:headers(0))
+      assert.is_false(h:headers(30))
+      h:close()
+      m:close()
+    end)
+
+    it("reports a refused connection", function()
+      local m = core.multi()
+      local t = m:request { method = "GET", url = "http://127.0.0.1:1/" }
+      local r, err = t:finish()
+      assert.is_nil(r)
+      assert.equal("connect", err.kind)
+      assert.equal(7, err.code)
+      assert.matches("127.0.0.1", err.message) -- curl's error buffer is in there
+      m:close()
+    end)
+
+    it("reports an unknown host", function()
+      local m = core.multi()
+      local _, err = m:request { method = "GET", url = "http://no-such-host.invalid/" }:finish()
+      assert.equal("dns", err.kind)
+      m:close()
+    end)
+
+    it("aborts a body bigger than max_body", function()
+      local m = core.multi()
+      local r, err = get(m, "/big?size=200000", { max_body = 1000 }):finish()
+      assert.is_nil(r)
+      assert.equal("too_large", err.kind)
+      assert.equal(200000, #get(m, "/big?size=200000"):finish().body)
+      m:close()
+    end)
+
+    it("refuses protocols other than http and https", function()
+      local m = core.multi()
+      local _, err = m:request { method = "GET", url = "file:///etc/passwd" }:finish()
+      assert.equal("transport", err.kind)
+      m:close()
+    end)
+
+    it("raises on programmer errors", function()
+      local m = core.multi()
+      assert.has_error(function() m:request { url = base } end)
+      assert.has_error(function() m:request { method = "GET" } end)
+      assert.has_error(function() m:request { method = "G E T", url = base } end)
+      assert.has_error(function() m:request { method = "GET", url = base, headers = { "X: a\r\nY: b" } } end)
+      assert.has_error(function() m:request { method = "GET", url = base, headers = "X: a" } end)
+      assert.has_error(function() m:request { method = "GET", url = base, sse = 1 } end)
+      assert.has_error(function() m:request { method = "GET", url = base, timeout = "1" } end)
+      assert.has_error(function() m:request { method = "GET", url = base, body = {} } end)
+      assert.has_error(function() get(m, "/json"):headers(-1) end)
+      m:close()
+    end)
+  end)
+
+  describe("lifetimes", function()
+    it("closes idempotently; a closed transfer raises when used", function()
+      local m = core.multi()
+      local t = get(m, "/json")
+      t:close()
+      t:close()
+      assert.has_error(function() t:headers() end)
+      assert.has_error(function() t:next_event() end)
+      assert.matches("closed", tostring(t))
+      m:close()
+      m:close()
+      assert.has_error(function() get(m, "/json") end)
+    end)
+
+    it("m:close() ends running transfers with a 'closed' error and keeps finished ones", function()
+      local m = core.multi()
+      local done = get(m, "/json")
+      assert.truthy(done:finish())
+      local running = get(m, "/sse-hang", { sse = true })
+      assert.truthy(running:next_event())
+      m:close()
+      local ev, err = running:next_event()
+      assert.is_nil(ev)
+      assert.same({ kind = "closed", message = "client closed" }, err)
+      assert.equal(200, done:finish().status)
+    end)
+
+    it("frees abandoned streams by GC; a transfer keeps its multi alive", function()
+      local m = core.multi()
+      for _ = 1, 5 do
+        local t = get(m, "/sse-hang", { sse = true })
+        assert.truthy(t:next_event())
+      end
+      collectgarbage()
+      collectgarbage()
+      assert.equal(0, m:perform(0))
+      local t = core.multi():request { method = "GET", url = base .. "/json", sse = true }
+      collectgarbage()
+      collectgarbage()
+      assert.equal(200, t:finish().status)
+      m:close()
+    end)
+
+    if _VERSION == "Lua 5.4" then
+      it("closes a transfer at the end of a <close> scope", function()
+        local m = core.multi()
+        local chunk = assert(load([[
+          local m, url = ...
+          local t <close> = m:request { method = "GET", url = url, sse = true }
+          assert(t:next_event())
+          return t
+        ]]))
+        local t = chunk(m, base .. "/sse-hang")
+        assert.matches("closed", tostring(t))
+        assert.equal(0, m:perform(0))
+        m:close()
+      end)
+    end
+  end)
+
+  describe("environment", function()
+    it("uses a proxy from http_proxy", function()
+      local script = os.tmpname()
+      local f = assert(io.open(script, "w"))
+      f:write([[
+        local core = require "exa.core"
+        local r, err = core.multi():request{ method = "GET", url = "http://proxied.example/x" }:finish()
+        io.write(r and r.body or ("ERR " .. err.kind .. " " .. err.message))
+      ]])
+      f:close()
+      local p = io.popen("env http_proxy=" .. base .. " no_proxy= NO_PROXY= " .. lua_cmd() .. " " .. script)
+      local out = p:read("*a")
+      p:close()
+      os.remove(script)
+      local ok, body = pcall(cjson.decode, out)
+      assert(ok, out)
+      assert.same({ proxied = true, target = "http://proxied.example/x" }, body)
+    end)
+  end)
+end)
