@@ -1,7 +1,7 @@
 /*
  * rec.h - record what a framer delivers as canonical byte strings, so two
  * runs (two chunkings; the framer and the reference) compare with memcmp.
- * Header-only (static) for the C tests and the fuzz target.
+ * Header-only (static inline) for the C tests and the fuzz target.
  */
 #ifndef SSE_REC_H
 #define SSE_REC_H
@@ -24,7 +24,7 @@ typedef struct rec {
   size_t stop_at;  /* > 0: the event callback asks to stop at that event */
 } rec;
 
-static void rec_put(rec_buf *r, const void *p, size_t n) {
+static inline void rec_put(rec_buf *r, const void *p, size_t n) {
   if (r->n + n > r->cap) {
     r->cap = (r->n + n) * 2 + 64;
     r->b = (char *)realloc(r->b, r->cap);
@@ -34,13 +34,13 @@ static void rec_put(rec_buf *r, const void *p, size_t n) {
   r->n += n;
 }
 
-static void rec_str(rec_buf *r, char tag, const char *s, size_t n) {
+static inline void rec_str(rec_buf *r, char tag, const char *s, size_t n) {
   rec_put(r, &tag, 1);
   rec_put(r, &n, sizeof n);
   rec_put(r, s, n);
 }
 
-static int rec_event(void *ud, const exa_sse_event *ev) {
+static inline int rec_event(void *ud, const exa_sse_event *ev) {
   rec *r = (rec *)ud;
   rec_str(&r->ev, 'T', ev->type, ev->type_len);
   rec_str(&r->ev, 'D', ev->data, ev->data_len);
@@ -50,7 +50,7 @@ static int rec_event(void *ud, const exa_sse_event *ev) {
   return r->stop_at > 0 && r->events == r->stop_at;
 }
 
-static void rec_comment(void *ud, const char *text, size_t len) {
+static inline void rec_comment(void *ud, const char *text, size_t len) {
   rec *r = (rec *)ud;
   if (r->order) rec_put(&r->cm, &r->events, sizeof r->events);
   rec_str(&r->cm, 'C', text, len);
@@ -58,29 +58,29 @@ static void rec_comment(void *ud, const char *text, size_t len) {
 }
 
 /* The end of a run: the error (0 if none), last event id and retry. */
-static void rec_end(rec *r, int rc, const char *last, size_t last_len, long retry) {
+static inline void rec_end(rec *r, int rc, const char *last, size_t last_len, long retry) {
   rec_put(&r->ev, "E", 1);
   rec_put(&r->ev, &rc, sizeof rc);
   rec_str(&r->ev, 'L', last, last_len);
   rec_put(&r->ev, &retry, sizeof retry);
 }
 
-static void rec_reset(rec *r) {
+static inline void rec_reset(rec *r) {
   r->ev.n = r->cm.n = 0;
   r->events = r->comments = 0;
 }
 
-static void rec_free(rec *r) {
+static inline void rec_free(rec *r) {
   free(r->ev.b);
   free(r->cm.b);
   memset(r, 0, sizeof *r);
 }
 
-static int rec_buf_same(const rec_buf *a, const rec_buf *b) {
+static inline int rec_buf_same(const rec_buf *a, const rec_buf *b) {
   return a->n == b->n && (a->n == 0 || memcmp(a->b, b->b, a->n) == 0);
 }
 
-static int rec_same(const rec *a, const rec *b) {
+static inline int rec_same(const rec *a, const rec *b) {
   return rec_buf_same(&a->ev, &b->ev) && rec_buf_same(&a->cm, &b->cm);
 }
 
