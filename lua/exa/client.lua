@@ -2,8 +2,8 @@
 -- The client holds one transport (one connection pool) shared by its
 -- resources; the API key is kept only inside the transport's closures, so
 -- printing or dumping a client never shows it.
-local type, pairs, ipairs, setmetatable, tostring, getmetatable =
-  type, pairs, ipairs, setmetatable, tostring, getmetatable
+local type, pairs, ipairs, setmetatable, tostring, getmetatable, pcall, error =
+  type, pairs, ipairs, setmetatable, tostring, getmetatable, pcall, error
 local os_getenv, string_format, string_gsub, string_find =
   os.getenv, string.format, string.gsub, string.find
 local table_concat = table.concat
@@ -41,8 +41,22 @@ local KNOWN = {
   retry_concurrency_limit = true, sleep = true, on_retry = true,
 }
 
+local new
+
 --- exa.new{api_key=, base_url=, betas=, timeout=, headers=, auth=, max_retries=, ca_file=, ...}
+--- Option errors are scrubbed of the key (a base_url or header may hold it).
 function M.new(o)
+  local ok, c = pcall(new, o)
+  if ok then return c end
+  if errors.is_error(c) then
+    local key = type(o) == "table" and o.api_key
+    if type(key) ~= "string" then key = os_getenv("EXA_API_KEY") end
+    errors.redact(c, key)
+  end
+  error(c, 0)
+end
+
+function new(o)
   o = o or {}
   if type(o) ~= "table" then invalid("options", "exa.new takes a table of options") end
   for k in pairs(o) do
@@ -141,7 +155,7 @@ function M.new(o)
 end
 
 function Client:__tostring()
-  return string_format("exa.client(%s, betas=%s, auth=%s)", self.base_url,
+  return string_format("exa.client(%s, betas=%s, auth=%s)", self._t.redact_string(self.base_url),
     #self.betas > 0 and table_concat(self.betas, ",") or "none", self.auth)
 end
 

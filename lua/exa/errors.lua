@@ -100,19 +100,29 @@ local function percent_encode(s)
   end))
 end
 
---- Replace every occurrence of secret (raw, percent-encoded, JSON-escaped)
---- in every string field of err. Returns err.
-function M.redact(err, secret)
-  if type(secret) ~= "string" or secret == "" then return err end
+local function scrubber(secret)
   local needles = { secret }
   local enc = percent_encode(secret)
   if enc ~= secret then needles[#needles + 1] = enc; needles[#needles + 1] = string_lower(enc) end
-  local function scrub(s)
+  return function(s)
     for i = 1, #needles do
       s = string_gsub(s, escape_pattern(needles[i]), "[REDACTED]")
     end
     return s
   end
+end
+
+--- s with every occurrence of secret (raw or percent-encoded) replaced.
+function M.redact_string(s, secret)
+  if type(s) ~= "string" or type(secret) ~= "string" or secret == "" then return s end
+  return (scrubber(secret)(s))
+end
+
+--- Replace every occurrence of secret (raw or percent-encoded) in every
+--- string field of err, nested tables included. Returns err.
+function M.redact(err, secret)
+  if type(secret) ~= "string" or secret == "" then return err end
+  local scrub = scrubber(secret)
   local seen = {}
   local function walk(t)
     if seen[t] then return end

@@ -1,8 +1,8 @@
 -- exa.runs: client.runs -- one method per Agent endpoint, plus iterators
 -- (pages fetched lazily), SSE streams and wait(). Every method validates its
 -- arguments before any byte is sent and raises error objects on failure.
-local type, pairs, setmetatable, error, tostring =
-  type, pairs, setmetatable, error, tostring
+local type, pairs, setmetatable, error, tostring, pcall =
+  type, pairs, setmetatable, error, tostring, pcall
 local string_format = string.format
 
 local validate = require "exa.validate"
@@ -46,6 +46,18 @@ local function call_opts(opts)
   return opts
 end
 
+-- Run the argument checks (pure Lua, never yields, so pcall is safe on
+-- 5.1 too) and scrub the API key from any error they raise: a validation
+-- message quotes the bad value, and a caller may pass the key by mistake.
+local function checked(self, fn, ...)
+  local ok, a, b, c = pcall(fn, ...)
+  if not ok then
+    if errors.is_error(a) then self._t.redact(a) end
+    error(a, 0)
+  end
+  return a, b, c
+end
+
 local function spec(method, path, opts, extra)
   local s = {
     method = method, path = path,
@@ -84,44 +96,45 @@ local function run_path(id) return "/agent/runs/" .. validate.id(id, "id") end
 
 --- POST /agent/runs -> the run.
 function Runs:create(params, opts)
-  local b = create_body(params)
-  opts = call_opts(opts)
+  local b
+  b, opts = checked(self, function() return create_body(params), call_opts(opts) end)
   return (self._t:json(spec("POST", "/agent/runs", opts, { body = b, retry = "create" })))
 end
 
 --- GET /agent/runs/{id} -> the run.
 function Runs:get(id, opts)
-  local path = run_path(id)
-  opts = call_opts(opts)
+  local path
+  path, opts = checked(self, function() return run_path(id), call_opts(opts) end)
   return (self._t:json(spec("GET", path, opts, { retry = "idempotent" })))
 end
 
 --- POST /agent/runs/{id}/cancel -> the run (the existing run if already terminal).
 function Runs:cancel(id, opts)
-  local path = run_path(id) .. "/cancel"
-  opts = call_opts(opts)
+  local path
+  path, opts = checked(self, function() return run_path(id) .. "/cancel", call_opts(opts) end)
   return (self._t:json(spec("POST", path, opts, { retry = "idempotent" })))
 end
 
 --- DELETE /agent/runs/{id} -> {id=, object="agent_run.deleted", deleted=true}.
 function Runs:delete(id, opts)
-  local path = run_path(id)
-  opts = call_opts(opts)
+  local path
+  path, opts = checked(self, function() return run_path(id), call_opts(opts) end)
   return (self._t:json(spec("DELETE", path, opts, { retry = "idempotent" })))
 end
 
 --- GET /agent/runs?limit=&cursor= -> {data=, hasMore=, nextCursor=}.
 function Runs:list(params, opts)
-  local q = page_query(params)
-  opts = call_opts(opts)
+  local q
+  q, opts = checked(self, function() return page_query(params), call_opts(opts) end)
   return (self._t:json(spec("GET", "/agent/runs", opts, { query = q, retry = "idempotent" })))
 end
 
 --- GET /agent/runs/{id}/events?limit=&cursor= -> a page of stored events.
 function Runs:events(id, params, opts)
-  local path = run_path(id) .. "/events"
-  local q = page_query(params)
-  opts = call_opts(opts)
+  local path, q
+  path, q, opts = checked(self, function()
+    return run_path(id) .. "/events", page_query(params), call_opts(opts)
+  end)
   return (self._t:json(spec("GET", path, opts, { query = q, retry = "idempotent" })))
 end
 
@@ -166,16 +179,17 @@ end
 
 --- Every run, newest first, pages fetched as the loop needs them.
 function Runs:iter(params, opts)
-  page_query(params)
-  opts = call_opts(opts)
+  opts = checked(self, function() page_query(params); return call_opts(opts) end)
   return pages(function(q) return self:list(q, opts) end, params or {})
 end
 
 --- Every stored event of a run (JSON pages).
 function Runs:iter_events(id, params, opts)
-  validate.id(id, "id")
-  page_query(params)
-  opts = call_opts(opts)
+  opts = checked(self, function()
+    validate.id(id, "id")
+    page_query(params)
+    return call_opts(opts)
+  end)
   return pages(function(q) return self:events(id, q, opts) end, params or {})
 end
 
@@ -191,8 +205,8 @@ end
 --- Returns the stream (callable iterator) and, for 5.4's generic for, a
 --- to-be-closed value that frees the transfer if the loop is left early.
 function Runs:stream(params, opts)
-  local b = create_body(params)
-  opts = stream_opts(opts)
+  local b
+  b, opts = checked(self, function() return create_body(params), stream_opts(opts) end)
   local s = stream.new(self._t, self, spec("POST", "/agent/runs", opts, { body = b, retry = "create" }),
     { mode = "live", resume = opts.resume, poll_min = opts.poll_min, poll_max = opts.poll_max })
   return s, nil, nil, s
@@ -200,10 +214,12 @@ end
 
 --- The stored events of a run as SSE, after last_event_id if given.
 function Runs:replay(id, params, opts)
-  local path = run_path(id) .. "/events"
-  params = validate.table_or_nil(params, "params")
-  local last = validate.last_event_id(params.last_event_id, "last_event_id")
-  opts = stream_opts(opts)
+  local path, last
+  path, last, opts = checked(self, function()
+    local pth = run_path(id) .. "/events"
+    local p = validate.table_or_nil(params, "params")
+    return pth, validate.last_event_id(p.last_event_id, "last_event_id"), stream_opts(opts)
+  end)
   local s = stream.new(self._t, self, spec("GET", path, opts, { retry = "idempotent", last_event_id = last }),
     { mode = "replay", run_id = id, last_event_id = last })
   return s, nil, nil, s
@@ -212,16 +228,19 @@ end
 --- Poll get(id) until the run is terminal; returns the run. Raises a
 --- "timeout" error object (with .run = the last run seen) after timeout s.
 function Runs:wait(id, params, opts)
-  validate.id(id, "id")
-  params = validate.table_or_nil(params, "params")
-  local timeout, interval = params.timeout, params.interval
-  if timeout ~= nil and (type(timeout) ~= "number" or timeout < 0) then
-    errors.invalid("timeout", "timeout must be a non-negative number of seconds")
-  end
-  if interval ~= nil and (type(interval) ~= "number" or interval <= 0) then
-    errors.invalid("interval", "interval must be a positive number of seconds")
-  end
-  opts = call_opts(opts)
+  local timeout, interval
+  timeout, interval, opts = checked(self, function()
+    validate.id(id, "id")
+    local p = validate.table_or_nil(params, "params")
+    local t, i = p.timeout, p.interval
+    if t ~= nil and (type(t) ~= "number" or t < 0) then
+      errors.invalid("timeout", "timeout must be a non-negative number of seconds")
+    end
+    if i ~= nil and (type(i) ~= "number" or i <= 0) then
+      errors.invalid("interval", "interval must be a positive number of seconds")
+    end
+    return t, i, call_opts(opts)
+  end)
   local start = clock.now()
   local delay = interval or 0.5
   while true do

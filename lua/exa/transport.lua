@@ -106,6 +106,7 @@ function M.new(cfg)
   -- the only places the key is reachable
   self.auth = function() return auth_line end
   self.redact = function(e) return errors.redact(e, key) end
+  self.redact_string = function(s) return errors.redact_string(s, key) end
   return self
 end
 
