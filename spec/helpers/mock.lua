@@ -112,6 +112,41 @@ function Server:curl(opts)
   return status, hs, body
 end
 
+mock.BETA = "agent-2026-05-07"
+
+--- API call with a key and the beta header. Returns status, headers, decoded
+--- JSON (or nil), raw body. opts as for curl; key defaults to "test-key".
+function Server:api(method, path, body, opts)
+  opts = opts or {}
+  local headers = { "Exa-Beta: " .. mock.BETA, "x-api-key: " .. (opts.key or "test-key"),
+    "Content-Type: application/json" }
+  for _, h in ipairs(opts.headers or {}) do headers[#headers + 1] = h end
+  local status, hs, raw = self:curl { method = method, path = path, body = body, headers = headers,
+    raw = opts.raw, timeout = opts.timeout }
+  return status, hs, json.decode(raw), raw
+end
+
+local function sleep(s)
+  os.execute("sleep " .. s)
+end
+mock.sleep = sleep
+
+--- Poll a run until it is terminal (or timeout seconds pass). Returns the run.
+function Server:wait_run(id, opts)
+  opts = opts or {}
+  local deadline = os.time() + (opts.timeout or 20)
+  local run
+  repeat
+    local _, _, r = self:api("GET", "/agent/runs/" .. id, nil, opts)
+    run = r
+    if run and (run.status == "completed" or run.status == "failed" or run.status == "cancelled") then
+      return run
+    end
+    sleep(0.05)
+  until os.time() > deadline
+  return run
+end
+
 --- Decoded GET /_mock/stats.
 function Server:stats()
   local status, _, body = self:curl { path = "/_mock/stats" }

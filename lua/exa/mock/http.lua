@@ -45,7 +45,8 @@ local function read_chunked(sock, timeout)
   local parts, total = {}, 0
   while true do
     local line = readline(sock, timeout)
-    local size = line and tonumber(line:match("^%s*(%x+)"), 16)
+    local hex = line and line:match("^%s*(%x+)")
+    local size = hex and tonumber(hex, 16)
     if not size then return nil, "bad chunk size" end
     if size == 0 then break end
     total = total + size

@@ -95,6 +95,7 @@ local function write_sse(app, out, sock, req, res, keep)
       sent = sent + 1
       if ok and limit and sent >= limit then
         ok = "abort"
+        break
       elseif src.upto == nil and ev.terminal then
         break
       end
@@ -123,10 +124,20 @@ local function bad_request(app, out, message)
   write_plain(app, out, { method = "GET", headers = {} }, res, false)
 end
 
+local serve
+
 local function handle_connection(app, sock)
   local stats = app.stats
   stats.connections = stats.connections + 1
   stats.open_connections = stats.open_connections + 1
+  local ok, err = pcall(serve, app, sock)
+  if not ok then io.stderr:write("exa-agent-mock: connection error: ", tostring(err), "\n") end
+  sock:close()
+  stats.open_connections = stats.open_connections - 1
+end
+
+serve = function(app, sock)
+  local stats = app.stats
   sock:setmode("b", "b")
   sock:setmaxline(8192)
   sock:settimeout(WRITE_TIMEOUT)
@@ -152,8 +163,6 @@ local function handle_connection(app, sock)
     if not keep then break end
   end
   sock:shutdown("w")
-  sock:close()
-  stats.open_connections = stats.open_connections - 1
 end
 
 --- Listen and serve app on cq. Returns host, port.
