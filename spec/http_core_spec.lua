@@ -400,8 +400,11 @@ describe("exa.core http", function()
 
     it("reports an unknown host", function()
       local m = core.multi()
-      local _, err = m:request { method = "GET", url = "http://no-such-host.invalid/" }:finish()
-      assert.equal("dns", err.kind)
+      local _, err = m:request { method = "GET", url = "http://no-such-host.invalid/",
+        connect_timeout = 8000 }:finish()
+      -- "dns" wherever a resolver answers; a machine whose resolver never answers times out
+      assert.is_true(err.kind == "dns" or (err.kind == "timeout" and err.code == 28), err.message)
+      assert.matches("no%-such%-host", err.message)
       m:close()
     end)
 

@@ -152,7 +152,7 @@ struct xfer {
   /* info, kept when the easy handle goes back to the pool */
   long http_version, num_connects;
   double total_time;
-  double size_download;
+  curl_off_t size_download;
   char *eff_url;
 };
 
@@ -368,7 +368,7 @@ static void snapshot_info(xfer *x) {
   if (curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS, &v) == CURLE_OK) x->num_connects = v;
   if (curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME, &d) == CURLE_OK) x->total_time = d;
   if (curl_easy_getinfo(x->easy, CURLINFO_SIZE_DOWNLOAD_T, &o) == CURLE_OK)
-    x->size_download = (double)o;
+    x->size_download = o;
   if (curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &u) == CURLE_OK && u != NULL &&
       (x->eff_url == NULL || strcmp(x->eff_url, u) != 0)) {
     size_t n = strlen(u) + 1;
@@ -712,7 +712,7 @@ static int t_info(lua_State *L) {
   lua_setfield(L, -2, "num_connects");
   lua_pushnumber(L, (lua_Number)x->total_time);
   lua_setfield(L, -2, "total_time");
-  lua_pushnumber(L, (lua_Number)x->size_download);
+  lua_pushinteger(L, (lua_Integer)x->size_download);
   lua_setfield(L, -2, "size_download");
   lua_pushinteger(L, (lua_Integer)x->queued_peak);
   lua_setfield(L, -2, "queued_peak");
