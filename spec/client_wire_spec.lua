@@ -1,0 +1,135 @@
+-- Bytes on the wire: a one-file capture peer (lua5.4 + cqueues, as the
+-- simulator uses) answers every request with what it received.
+local exa = require "exa"
+local json = require "exa.json"
+
+local PEER = [[
+local cqueues = require "cqueues"
+local socket = require "cqueues.socket"
+local cjson = require "cjson"
+local srv = assert(socket.listen{ host = "127.0.0.1", port = 0 })
+assert(srv:listen())
+local _, _, port = srv:localname()
+io.stdout:write(port, "\n"); io.stdout:flush()
+local cq = cqueues.new()
+cq:wrap(function()
+  for c in srv:clients() do
+    cq:wrap(function()
+      c:setmode("b", "b")
+      while true do
+        local line = c:read("*l")
+        if not line then break end
+        local method, path = line:match("^(%S+) (%S+)")
+        local headers, order, len = {}, {}, 0
+        while true do
+          local h = c:read("*l")
+          if not h or h == "" or h == "\r" then break end
+          local k, v = h:match("^([^:]+):%s*(.-)\r?$")
+          if k then
+            headers[k:lower()] = v
+            order[#order + 1] = k:lower()
+            if k:lower() == "content-length" then len = tonumber(v) end
+          end
+        end
+        local body = len > 0 and c:read(len) or ""
+        local echo = cjson.encode{ method = method, path = path, headers = headers, order = order, body = body }
+        if (headers["accept"] or ""):find("text/event-stream", 1, true) then
+          local s = "id: 1\nevent: agent_run.completed\ndata: " .. echo .. "\n\n"
+          c:write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: " .. #s .. "\r\n\r\n" .. s)
+        else
+          c:write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " .. #echo .. "\r\n\r\n" .. echo)
+        end
+        c:flush()
+      end
+      c:close()
+    end)
+  end
+end)
+local deadline = os.time() + 120
+while os.time() < deadline do assert(cq:step(1)) end
+]]
+
+describe("on the wire", function()
+  local pipe, url, pidfile
+  setup(function()
+    local f = os.tmpname()
+    local fh = assert(io.open(f, "w"))
+    fh:write(PEER)
+    fh:close()
+    pidfile = os.tmpname()
+    pipe = assert(io.popen("unset LUA_PATH LUA_CPATH; echo $$ > " .. pidfile .. "; exec lua5.4 " .. f))
+    url = "http://127.0.0.1:" .. assert(pipe:read("*l"))
+  end)
+  teardown(function()
+    local pid = assert(io.open(pidfile)):read("*l")
+    os.execute("kill " .. pid .. " 2>/dev/null")
+    pipe:close()
+  end)
+
+  local KEY = "sk-wire-key"
+
+  it("sends the documented headers on a GET", function()
+    local c = exa.new{ api_key = KEY, base_url = url }
+    local e = c.runs:get("agent_run_1")
+    assert.equals("GET", e.method)
+    assert.equals("/agent/runs/agent_run_1", e.path)
+    assert.equals(KEY, e.headers["x-api-key"])
+    assert.is_nil(e.headers["authorization"])
+    assert.equals("agent-2026-05-07", e.headers["exa-beta"])
+    assert.equals("application/json", e.headers["accept"])
+    assert.is_nil(e.headers["content-type"])
+    local lua = jit and "LuaJIT" or _VERSION:gsub("%.", "%%.")
+    assert.matches("^exa%-lua/" .. exa.VERSION:gsub("%.", "%%.") .. " %(" .. lua .. ".*; libcurl/[%d.]+%)$",
+      e.headers["user-agent"])
+    assert.equals(c:user_agent(), e.headers["user-agent"])
+  end)
+
+  it("sends the JSON body with [] in array positions, Content-Type, and no Expect", function()
+    local c = exa.new{ api_key = KEY, base_url = url, betas = { "a-beta", "agent-2026-05-07" }, auth = "bearer" }
+    local p = { query = "q", input = { data = {} }, metadata = {}, effort = "max",
+      outputSchema = { type = "object", required = {}, properties = {} }, brandNew = json.null }
+    local e = c.runs:create(p)
+    assert.equals("POST", e.method)
+    assert.equals("/agent/runs", e.path)
+    assert.equals("application/json", e.headers["content-type"])
+    assert.is_nil(e.headers["expect"])
+    assert.equals("Bearer " .. KEY, e.headers["authorization"])
+    assert.is_nil(e.headers["x-api-key"])
+    assert.equals("a-beta,agent-2026-05-07", e.headers["exa-beta"])
+    assert.matches('"data":%[%]', e.body)
+    assert.matches('"metadata":{}', e.body)
+    assert.matches('"required":%[%]', e.body)
+    assert.matches('"properties":{}', e.body)
+    assert.matches('"brandNew":null', e.body)
+    assert.matches('"effort":"max"', e.body)
+    -- the caller's table is untouched
+    assert.is_nil(getmetatable(p.input.data))
+  end)
+
+  it("sends no Exa-Beta when betas is empty; headers and per-call headers override", function()
+    local c = exa.new{ api_key = KEY, base_url = url, betas = {}, headers = { ["X-Trace"] = "t1" } }
+    local e = c.runs:list({ limit = 5, cursor = "agent_run_9" }, { headers = { ["X-Trace"] = "t2", ["X-Call"] = "c" } })
+    assert.is_nil(e.headers["exa-beta"])
+    assert.equals("t2", e.headers["x-trace"])
+    assert.equals("c", e.headers["x-call"])
+    assert.equals("/agent/runs?cursor=agent_run_9&limit=5", e.path)
+  end)
+
+  it("stream posts with Accept: text/event-stream; replay sends Last-Event-ID", function()
+    local c = exa.new{ api_key = KEY, base_url = url }
+    local evs = {}
+    for ev in c.runs:stream{ query = "q" } do evs[#evs + 1] = ev end
+    assert.equals(1, #evs)
+    local e = evs[1].data
+    assert.equals("POST", e.method)
+    assert.equals("text/event-stream", e.headers["accept"])
+    assert.equals("application/json", e.headers["content-type"])
+    evs = {}
+    for ev in c.runs:replay("agent_run_1", { last_event_id = 7 }) do evs[#evs + 1] = ev end
+    e = evs[1].data
+    assert.equals("GET", e.method)
+    assert.equals("/agent/runs/agent_run_1/events", e.path)
+    assert.equals("7", e.headers["last-event-id"])
+    assert.equals("text/event-stream", e.headers["accept"])
+  end)
+end)
