@@ -70,7 +70,8 @@ describe("exa.core http", function()
     it("sends method, headers and body as given", function()
       local m = core.multi()
       local t = m:request { method = "POST", url = base .. "/echo", body = '{"query":"x"}',
-        headers = { "Content-Type: application/json", "X-Api-Key: k", "Exa-Beta: b1,b2" } }
+        headers = { "Content-Type: application/json", "X-Api-Key: k", "Exa-Beta: b1,b2", "Accept:",
+          "X-Empty;" } }
       local echo = cjson.decode(assert(t:finish()).body)
       assert.equal("POST", echo.method)
       assert.equal('{"query":"x"}', echo.body)
@@ -78,6 +79,8 @@ describe("exa.core http", function()
       assert.equal("b1,b2", echo.headers["exa-beta"])
       assert.matches("gzip", echo.headers["accept-encoding"])
       assert.is_nil(echo.headers.expect)
+      assert.is_nil(echo.headers.accept) -- "Name:" drops curl's default header
+      assert.equal("", echo.headers["x-empty"]) -- "Name;" sends it empty
       for _, method in ipairs { "DELETE", "PUT", "PATCH" } do
         local r = assert(m:request { method = method, url = base .. "/echo" }:finish())
         local e = cjson.decode(r.body)

@@ -868,7 +868,8 @@ static int m_request(lua_State *L) {
       if (lua_type(L, -1) != LUA_TSTRING)
         return luaL_error(L, "request: spec.headers[%d] must be a string", (int)i);
       h = lua_tolstring(L, -1, &hl);
-      if (strlen(h) != hl || strpbrk(h, "\r\n") != NULL || strchr(h, ':') == NULL)
+      /* "Name: value"; curl's "Name:" (drop a default header) and "Name;" (send it empty) */
+      if (strlen(h) != hl || strpbrk(h, "\r\n") != NULL || strpbrk(h, ":;") == NULL)
         return luaL_error(L, "request: spec.headers[%d] must be one \"Name: value\" line", (int)i);
       sl = curl_slist_append(x->req_headers, h);
       if (sl == NULL) return luaL_error(L, "request: out of memory");
