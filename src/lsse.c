@@ -147,8 +147,8 @@ static size_t opt_size(lua_State *L, const char *name) {
   size_t v = 0;
   lua_getfield(L, 1, name);
   if (!lua_isnil(L, -1)) {
-    lua_Number x = lua_tonumber(L, -1);
-    if (!lua_isinteger(L, -1) || x < 1 || x > SSE_OPT_MAX)
+    lua_Number x = lua_tonumber(L, -1); /* 2^20 is a float on 5.3+: integral values are fine */
+    if (lua_type(L, -1) != LUA_TNUMBER || !(x >= 1 && x <= SSE_OPT_MAX) || x != (lua_Number)(size_t)x)
       luaL_argerror(L, 1, lua_pushfstring(L, "option '%s' must be a positive integer", name));
     v = (size_t)x;
   }

@@ -9,7 +9,7 @@
  *   p.on_comment = fn;                           optional, after init
  *   rc = exa_sse_feed(&p, buf, n, on_event, ud); any chunking, any size
  *   exa_sse_finish(&p);                          end of stream: drop partial block
- *   exa_sse_free(&p);
+ *   exa_sse_free(&p);                            idempotent; init again to reuse
  *
  * Semantics, beyond the WHATWG text:
  *   - The last event id (exa_sse_last_id, and ev->id) is committed at each
