@@ -61,8 +61,8 @@ describe("exa-agent-mock at scale", function()
     io.stderr:write(("\n[mock scale] %d streams (%d completed, %d hung up mid-stream); server VmRSS idle %d kB, "
       .. "peak VmHWM %d kB; connections %d, open_streams now %d\n"):format(N, completed, hung_up, idle_kb or -1,
       hwm or -1, st.connections, st.open_streams))
-    assert.equal(N // 2, hung_up)
-    assert.equal(N - N // 2, completed)
+    assert.equal(math.floor(N / 2), hung_up)
+    assert.equal(N - math.floor(N / 2), completed)
     assert.equal(N, peak_open)
     assert.truthy(st.connections >= N)
     mock.sleep(0.3)
