@@ -260,6 +260,27 @@ static void splice_fragments(lua_State *L, int frags) {
   luaL_pushresult(&b);
 }
 
+/* cjson escapes every '/' as "\/".  Valid, but not what servers or people
+ * write.  In cjson's output a '/' is always escaped, so every "\/" pair is that
+ * escape (an escaped backslash before it reads "\\\/") and can drop its '\'. */
+static void unescape_slashes(lua_State *L) {
+  size_t n, i, from = 0;
+  const char *s = lua_tolstring(L, -1, &n);
+  const char *p = memchr(s, '/', n);
+  luaL_Buffer b;
+  if (p == NULL) return;
+  luaL_buffinit(L, &b);
+  for (i = (size_t)(p - s); i < n; i++) {
+    if (s[i] == '/' && i > 0 && s[i - 1] == '\\') {
+      luaL_addlstring(&b, s + from, i - 1 - from);
+      from = i;
+    }
+  }
+  luaL_addlstring(&b, s + from, n - from);
+  luaL_pushresult(&b);
+  lua_remove(L, -2);
+}
+
 /* core.json_encode(value) -> string | nil, message */
 static int json_encode(lua_State *L) {
   int ok;
@@ -283,6 +304,7 @@ static int json_encode(lua_State *L) {
     lua_insert(L, -2);
     return 2;
   }
+  unescape_slashes(L);
   return 1;
 }
 
