@@ -131,9 +131,12 @@ describe("streams", function()
     assert.are_not.equal(got[1][1].data.id, got[2][1].data.id)
   end)
 
+  local last_stats
   local function wait_streams_closed()
     for _ = 1, 200 do
-      if srv:stats().open_streams == 0 then return true end
+      local st = srv:stats()
+      if st.open_streams == 0 then return true end
+      last_stats = st
       os.execute("sleep 0.05")
     end
     return false
@@ -146,7 +149,7 @@ describe("streams", function()
     assert.equals("agent_run.created", first.event)
     s:close()
     assert.is_nil(s())
-    assert.is_true(wait_streams_closed())
+    assert.is_true(wait_streams_closed(), require("exa.json").encode(last_stats or {}))
     c.runs:cancel(first.data.id)
   end)
 
@@ -158,7 +161,7 @@ describe("streams", function()
         id = ev.data.id
         break
       end
-      assert.is_true(wait_streams_closed())
+      assert.is_true(wait_streams_closed(), require("exa.json").encode(last_stats or {}))
       c.runs:cancel(id)
     end)
   end
@@ -172,7 +175,7 @@ describe("streams", function()
     end
     collectgarbage()
     collectgarbage()
-    assert.is_true(wait_streams_closed())
+    assert.is_true(wait_streams_closed(), require("exa.json").encode(last_stats or {}))
     c.runs:cancel(id)
   end)
 

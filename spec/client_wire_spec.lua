@@ -33,7 +33,11 @@ cq:wrap(function()
         end
         local body = len > 0 and c:read(len) or ""
         local echo = cjson.encode{ method = method, path = path, headers = headers, order = order, body = body }
-        if (headers["accept"] or ""):find("text/event-stream", 1, true) then
+        if path:find("raw", 1, true) then
+          local s = ": keep-alive\nid: 1\nevent: agent_run.brand_new\ndata: plain text, not JSON\n\n"
+            .. "id: 2\nevent: agent_run.completed\ndata: {\"status\":\"completed\",\"n\":null}\n\n"
+          c:write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: " .. #s .. "\r\n\r\n" .. s)
+        elseif (headers["accept"] or ""):find("text/event-stream", 1, true) then
           local s = "id: 1\nevent: agent_run.completed\ndata: " .. echo .. "\n\n"
           c:write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: " .. #s .. "\r\n\r\n" .. s)
         else
@@ -113,6 +117,16 @@ describe("on the wire", function()
     assert.equals("t2", e.headers["x-trace"])
     assert.equals("c", e.headers["x-call"])
     assert.equals("/agent/runs?cursor=agent_run_9&limit=5", e.path)
+  end)
+
+  it("passes unknown event names through and gives non-JSON data as a string", function()
+    local c = exa.new{ api_key = KEY, base_url = url }
+    local evs = {}
+    for ev in c.runs:replay("agent_run_raw") do evs[#evs + 1] = ev end
+    assert.equals(2, #evs)
+    assert.same({ id = "1", event = "agent_run.brand_new", data = "plain text, not JSON" }, evs[1])
+    assert.equals("completed", evs[2].data.status)
+    assert.equals(exa.null, evs[2].data.n)
   end)
 
   it("stream posts with Accept: text/event-stream; replay sends Last-Event-ID", function()
