@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 
 tmp=$(mktemp -d /tmp/exa-ctest.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-fail() { echo "tests/c: $*"; echo "tests/c: 0 passed, 1 failed"; exit 1; }
+fail() { echo "tests/c: $*: 0 passed, 1 failed"; exit 1; }
 
 lua=
 for l in lua5.4 lua5.3 lua5.1 luajit; do
