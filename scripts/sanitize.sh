@@ -9,6 +9,7 @@ mode=${1:?usage: scripts/sanitize.sh asan|valgrind [spec files...]}
 shift
 
 export LUA_PATH="$PWD/lua/?.lua;$PWD/lua/?/init.lua;$PWD/spec/?.lua;;"
+log=$(mktemp /tmp/exa-$mode.XXXXXX)
 export EXA_TEST_LUA_TAG=5.4
 
 case "$mode" in
@@ -22,12 +23,12 @@ case "$mode" in
     # lua5.4 itself is not instrumented; leaks are checked by valgrind instead.
     export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-    LD_PRELOAD="$asan $ubsan" lua5.4 /usr/bin/busted -o TAP "${@:-spec}" >/tmp/exa-asan.log 2>&1
+    LD_PRELOAD="$asan $ubsan" lua5.4 /usr/bin/busted -o TAP "${@:-spec}" >"$log" 2>&1
     rc=$?
-    grep -E '^(not )?ok ' /tmp/exa-asan.log | grep -c '^ok' | sed 's/$/ specs passed under ASan+UBSan/'
-    if grep -qE 'ERROR: AddressSanitizer|runtime error:' /tmp/exa-asan.log || [ $rc -ne 0 ]; then
-      grep -E -A30 'ERROR: AddressSanitizer|runtime error:|^not ok' /tmp/exa-asan.log | head -80
-      echo "sanitize: FAILED (log /tmp/exa-asan.log)"
+    grep -E '^(not )?ok ' "$log" | grep -c '^ok' | sed 's/$/ specs passed under ASan+UBSan/'
+    if grep -qE 'ERROR: AddressSanitizer|runtime error:' "$log" || [ $rc -ne 0 ]; then
+      grep -E -A30 'ERROR: AddressSanitizer|runtime error:|^not ok' "$log" | head -80
+      echo "sanitize: FAILED (log "$log")"
       exit 1
     fi
     echo "sanitize: clean"
@@ -42,12 +43,12 @@ case "$mode" in
     fi
     valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
       --show-leak-kinds=definite --track-origins=yes \
-      lua5.4 /usr/bin/busted -o TAP "${specs[@]}" >/tmp/exa-valgrind.log 2>&1
+      lua5.4 /usr/bin/busted -o TAP "${specs[@]}" >"$log" 2>&1
     rc=$?
-    grep -c '^ok ' /tmp/exa-valgrind.log | sed 's/$/ specs passed under valgrind/'
+    grep -c '^ok ' "$log" | sed 's/$/ specs passed under valgrind/'
     if [ $rc -ne 0 ]; then
-      grep -E -B2 -A25 '==[0-9]+== (Invalid|Conditional|Use of|.*definitely lost)|^not ok' /tmp/exa-valgrind.log | head -80
-      echo "valgrind: FAILED (exit $rc, log /tmp/exa-valgrind.log)"
+      grep -E -B2 -A25 '==[0-9]+== (Invalid|Conditional|Use of|.*definitely lost)|^not ok' "$log" | head -80
+      echo "valgrind: FAILED (exit $rc, log "$log")"
       exit 1
     fi
     echo "valgrind: clean"
