@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# make bench: timings, side by side, written to bench/results/latest.txt.
+#  1. SSE framer throughput: C framer vs a pure-Lua framer (Lua 5.4, LuaJIT)
+#  2. JSON: exa.json (arrays kept, exact numbers) vs raw lua-cjson
+#  3. Clients against one simulator: exa (Lua 5.4, LuaJIT) vs the official
+#     TypeScript SDK exa-js (Node), same operations, plus stream correctness
+#     under wire variations (CRLF, CR, a dropped connection).
+# exa-js is installed from the npm registry into bench/.node (not committed);
+# without npm that column is skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+export LUA_PATH="$root/lua/?.lua;$root/lua/?/init.lua;;"
+mkdir -p bench/results
+out=bench/results/latest.txt
+EXA_JS_VERSION=2.23.0
+
+{
+  echo "# exa-agent bench, $(date -u +%Y-%m-%dT%H:%MZ)"
+  echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
+  echo "versions: $(lua5.4 -v 2>&1), $(luajit -v 2>&1 | cut -d' ' -f1-2), libcurl $(curl-config --version | cut -d' ' -f2), node $(node --version 2>/dev/null || echo none)"
+  echo
+  echo "## 1. SSE framer (CPU time, 16 KiB chunks)"
+  for t in 5.4 jit; do
+    l=lua$t; [ $t = jit ] && l=luajit
+    LUA_CPATH="$root/build/$t/?.so;;" $l bench/sse_throughput.lua
+  done
+  echo
+  echo "## 2. JSON of a completed run object"
+  for t in 5.4 jit; do
+    l=lua$t; [ $t = jit ] && l=luajit
+    LUA_CPATH="$root/build/$t/?.so;;" $l bench/json_overhead.lua
+  done
+} | tee "$out"
+
+# --- 3. clients against the simulator
+key=bench-key
+fifo=$(mktemp -u /tmp/exa-bench.XXXXXX); mkfifo "$fifo"
+LUA_CPATH="$root/build/5.4/?.so;;" lua5.4 bin/exa-agent-mock --port 0 --api-key $key --speed 200 \
+  --max-active 100000 --seed 1 >"$fifo" 2>/dev/null &
+mock=$!
+trap 'kill $mock 2>/dev/null; wait $mock 2>/dev/null; rm -f "$fifo"' EXIT
+exec 3<"$fifo"; read -r line <&3; cat <&3 >/dev/null &
+export EXA_BASE_URL=${line#listening } EXA_API_KEY=$key
+
+# 100 runs to page through; the last one, completed, is fetched and replayed.
+seed_ids=$(LUA_CPATH="$root/build/5.4/?.so;;" lua5.4 -e '
+  local exa = require "exa"
+  local c = exa.new{}
+  local id
+  for i = 1, 100 do id = c.runs:create{ query = "bench seed " .. i, effort = "low" }.id end
+  print(c.runs:wait(id, { timeout = 60, interval = 0.05 }).id)')
+export BENCH_RUN_ID=$seed_ids BENCH_GETS=${BENCH_GETS:-1000}
+
+results=$(mktemp)
+for t in 5.4 jit; do
+  l=lua$t; [ $t = jit ] && l=luajit
+  LUA_CPATH="$root/build/$t/?.so;;" $l bench/client_lua.lua | sed "s/^/exa ($([ $t = jit ] && echo LuaJIT || echo Lua $t))\t/" >>"$results"
+done
+if command -v npm >/dev/null 2>&1; then
+  if [ ! -d bench/.node/node_modules/exa-js ]; then
+    mkdir -p bench/.node
+    (cd bench/.node && npm install --no-audit --no-fund --silent "exa-js@$EXA_JS_VERSION" >/dev/null 2>&1) || true
+  fi
+  if [ -d bench/.node/node_modules/exa-js ]; then
+    cp bench/client_exa_js.mjs bench/.node/
+    node bench/.node/client_exa_js.mjs | sed "s/^/exa-js $EXA_JS_VERSION (Node $(node --version))\t/" >>"$results"
+    rm -f bench/.node/client_exa_js.mjs
+  fi
+fi
+
+{
+  echo
+  echo "## 3. Clients against the simulator (loopback, --speed 200; wall and client CPU per operation)"
+  echo "get = GET one run, $BENCH_GETS times in a row; list-all = iterate all runs at limit=20, 5 times;"
+  echo "replay-events = SSE replay of a completed run, 50 times"
+  echo
+  printf "%-28s %-15s %12s %12s  %s\n" client operation "wall ms/op" "cpu ms/op" detail
+  awk -F'\t' '$3 > 0 { printf "%-28s %-15s %12.3f %12.3f  %s\n", $1, $2, 1000*$4/$3, 1000*$5/$3, $6 }' "$results"
+  echo
+  echo "## 4. Stream correctness under wire variations (events received, last event)"
+  awk -F'\t' '$2 ~ /^stream\[/ { printf "%-28s %-28s %s\n", $1, $2, $6 }' "$results"
+} | tee -a "$out"
+rm -f "$results"
+echo "bench: results in $out"
