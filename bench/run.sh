@@ -15,22 +15,23 @@ mkdir -p bench/results
 out=bench/results/latest.txt
 EXA_JS_VERSION=2.23.0
 
+lua_for() { [ "$1" = jit ] && echo luajit || echo "lua$1"; }
+# Run a Lua script under Lua 5.4 and LuaJIT, each with its own build of exa.core.
+on_each_lua() {
+  local t
+  for t in 5.4 jit; do LUA_CPATH="$root/build/$t/?.so;;" "$(lua_for $t)" "$@"; done
+}
+
 {
   echo "# exa-agent bench, $(date -u +%Y-%m-%dT%H:%MZ)"
   echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
   echo "versions: $(lua5.4 -v 2>&1), $(luajit -v 2>&1 | cut -d' ' -f1-2), libcurl $(curl-config --version | cut -d' ' -f2), node $(node --version 2>/dev/null || echo none)"
   echo
   echo "## 1. SSE framer (CPU time, 16 KiB chunks)"
-  for t in 5.4 jit; do
-    l=lua$t; [ $t = jit ] && l=luajit
-    LUA_CPATH="$root/build/$t/?.so;;" $l bench/sse_throughput.lua
-  done
+  on_each_lua bench/sse_throughput.lua
   echo
   echo "## 2. JSON of a completed run object"
-  for t in 5.4 jit; do
-    l=lua$t; [ $t = jit ] && l=luajit
-    LUA_CPATH="$root/build/$t/?.so;;" $l bench/json_overhead.lua
-  done
+  on_each_lua bench/json_overhead.lua
 } | tee "$out"
 
 # --- 3. clients against the simulator
@@ -54,8 +55,7 @@ export BENCH_RUN_ID=$seed_ids BENCH_GETS=${BENCH_GETS:-1000}
 
 results=$(mktemp)
 for t in 5.4 jit; do
-  l=lua$t; [ $t = jit ] && l=luajit
-  LUA_CPATH="$root/build/$t/?.so;;" $l bench/client_lua.lua | sed "s/^/exa ($([ $t = jit ] && echo LuaJIT || echo Lua $t))\t/" >>"$results"
+  LUA_CPATH="$root/build/$t/?.so;;" "$(lua_for $t)" bench/client_lua.lua | sed "s/^/exa ($([ $t = jit ] && echo LuaJIT || echo Lua $t))\t/" >>"$results"
 done
 if command -v npm >/dev/null 2>&1; then
   if [ ! -d bench/.node/node_modules/exa-js ]; then
