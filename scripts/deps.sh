@@ -9,7 +9,7 @@ mode=${1:-build}
 build_pkgs=(gcc make libc6-dev pkg-config ca-certificates libcurl4-openssl-dev lua-cjson
   liblua5.1-0-dev liblua5.2-dev liblua5.3-dev liblua5.4-dev libluajit-5.1-dev)
 run_pkgs=(lua5.4 lua-cqueues curl)            # the simulator runs on Lua 5.4 + cqueues
-test_pkgs=(lua5.1 lua5.2 lua5.3 luajit lua-busted openssl valgrind)   # openssl: s_server for the TLS tests; valgrind: tests/c
+test_pkgs=(lua5.1 lua5.2 lua5.3 luajit lua-busted lua-yaml openssl valgrind)   # lua-yaml: the contract in mock specs; openssl: TLS tests; valgrind: tests/c
 
 case "$mode" in
   build) want=("${build_pkgs[@]}") ;;

@@ -7,11 +7,12 @@ local json = require "exa.json"
 local schema = require "exa.mock.schema"
 local lyaml = require "lyaml"
 
-local CONTRACT = "/work/shared/spec/exa-agent-api-openapi.patched.yml"
+-- A verbatim copy of ../shared/spec/exa-agent-api-openapi.patched.yml: CI has only the repo.
+local CONTRACT = mock.root .. "/spec/fixtures/exa-agent-api-openapi.patched.yml"
 local contract
 do
-  local f = io.open(CONTRACT) or io.open(mock.root .. "/../shared/spec/exa-agent-api-openapi.patched.yml")
-  local text = assert(f, "contract not found"):read("a")
+  local f = io.open(CONTRACT)
+  local text = assert(f, "contract not found: " .. CONTRACT):read("a")
   f:close()
   -- through JSON so arrays carry json.array_mt like decoded responses
   contract = json.decode(json.encode(lyaml.load(text)))
