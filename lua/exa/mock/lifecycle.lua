@@ -5,6 +5,7 @@ local condition = require "cqueues.condition"
 local json = require "exa.json"
 local util = require "exa.mock.util"
 local pricing = require "exa.mock.pricing"
+local generate = require "exa.mock.generate"
 
 local lifecycle = {}
 
@@ -88,13 +89,12 @@ local function plan(app, run, result, duration)
   end)
   local n = run.searches
   local total_acu = run.acu
-  local sources = result.sources
+  local searches = generate.searches(result, n, run.request.query)
   for i = 1, n do
     local t = duration * (0.15 + 0.75 * (i - 1) / n)
     local dt = duration * 0.75 / n / 5
     local call = ("call_%s_%d"):format(run.id:sub(-8), i)
-    local src = sources[(i - 1) % #sources + 1]
-    local q = ("%s (%d)"):format(run.request.query:sub(1, 120), i)
+    local q, found = searches[i].query, searches[i].sources
     local item = function(status)
       return {
         id = ("fc_%s_%d"):format(run.id:sub(-8), i), type = "function_call", name = "web_search",
@@ -107,7 +107,9 @@ local function plan(app, run, result, duration)
       run.usage.searches = run.usage.searches + 1
     end)
     at(t + 2 * dt, function()
-      emit(run, "agent_run.source.added", { source = { url = src.url, title = src.title, callId = call } })
+      for _, src in ipairs(found) do
+        emit(run, "agent_run.source.added", { source = { url = src.url, title = src.title, callId = call } })
+      end
     end)
     at(t + 3 * dt, function()
       emit(run, "agent_run.output_item.done", { item = item("completed") })
