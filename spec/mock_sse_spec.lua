@@ -4,6 +4,8 @@ if _VERSION ~= "Lua 5.4" then return end
 
 local mock = require "helpers.mock"
 local json = require "exa.json"
+local cqueues = require "cqueues"
+local socket = require "cqueues.socket"
 
 local SSE = "Accept: text/event-stream"
 
@@ -103,6 +105,33 @@ describe("exa-agent-mock SSE", function()
     assert.equal("4", more[1].id)
     assert.equal(0, srv:stats().open_streams)
     assert.is_table(before)
+  end)
+
+  it("a client resetting a live stream does not leave it counted as open", function()
+    -- Read only the status line, let keep-alive comments pile up unread, then
+    -- close: with unread bytes the kernel sends RST, and the server's next
+    -- write fails with ECONNRESET (not EPIPE), mid-stream.
+    local body = '{"query":"reset me"}'
+    local cq = cqueues.new()
+    cq:wrap(function()
+      local s = socket.connect { host = "127.0.0.1", port = srv.port }
+      s:setmode("b", "b")
+      s:write("POST /agent/runs HTTP/1.1\r\nHost: x\r\nx-api-key: k\r\nExa-Beta: " .. mock.BETA .. "\r\n"
+        .. SSE .. "\r\nContent-Type: application/json\r\nContent-Length: " .. #body .. "\r\n"
+        .. "X-Mock-Fault: run-seconds=50; keepalive-ms=5\r\n\r\n" .. body)
+      s:flush()
+      assert.truthy(s:xread("*l", "b", 5))
+      cqueues.sleep(0.2)
+      s:close()
+    end)
+    assert(cq:loop())
+    local st
+    for _ = 1, 60 do -- the run itself lasts 1 s; a leaked count never drops
+      st = srv:stats()
+      if st.open_streams == 0 then break end
+      os.execute("sleep 0.05")
+    end
+    assert.equal(0, st.open_streams, json.encode(st))
   end)
 
   for _, eol in ipairs { "crlf", "cr" } do

@@ -63,6 +63,36 @@ local function write_plain(app, out, req, res, keep)
   return ok and keep
 end
 
+-- Write run's events (after src.after, up to src.upto or the terminal one),
+-- keep-alive comments while waiting. Returns true (all sent), "abort" (the
+-- close-after-events fault) or nil/false (a write failed).
+local function pump(run, src, chunk, eol, limit, ka)
+  local idx, sent, ok = src.after, 0, true
+  while ok do
+    local events = run.events
+    local upto = src.upto or #events
+    if idx < upto then
+      idx = idx + 1
+      local ev = events[idx]
+      ok = chunk(sse.frame(ev, eol))
+      sent = sent + 1
+      if ok and limit and sent >= limit then
+        return "abort"
+      elseif src.upto == nil and ev.terminal then
+        break
+      end
+    elseif src.upto ~= nil or run.deleted then
+      break
+    else
+      local woke = run.cond:wait(ka)
+      if not woke and idx >= #run.events and not run.deleted then
+        ok = chunk(sse.comment("keep-alive", eol))
+      end
+    end
+  end
+  return ok
+end
+
 -- Stream SSE events of res.sse = { run =, after =, upto = (replay) or nil (live) }.
 local function write_sse(app, out, sock, req, res, keep)
   local f = res.faults or {}
@@ -84,32 +114,12 @@ local function write_sse(app, out, sock, req, res, keep)
     if gz then s = gz:write(s) end
     return out(("%x\r\n"):format(#s) .. s .. "\r\n")
   end
+  -- open_streams must come back down on every way out, an error raised while
+  -- streaming included: a leaked count reads as a stream still open.
   app.stats.open_streams = app.stats.open_streams + 1
-  local idx, sent, ok = src.after, 0, true
-  while ok do
-    local events = run.events
-    local upto = src.upto or #events
-    if idx < upto then
-      idx = idx + 1
-      local ev = events[idx]
-      ok = chunk(sse.frame(ev, eol))
-      sent = sent + 1
-      if ok and limit and sent >= limit then
-        ok = "abort"
-        break
-      elseif src.upto == nil and ev.terminal then
-        break
-      end
-    elseif src.upto ~= nil or run.deleted then
-      break
-    else
-      local woke = run.cond:wait(ka)
-      if not woke and idx >= #run.events and not run.deleted then
-        ok = chunk(sse.comment("keep-alive", eol))
-      end
-    end
-  end
+  local done, ok = pcall(pump, run, src, chunk, eol, limit, ka)
   app.stats.open_streams = app.stats.open_streams - 1
+  if not done then error(ok, 0) end
   if ok ~= true then return false end
   local tail = gz and gz:finish() or ""
   if #tail > 0 then
@@ -142,6 +152,11 @@ serve = function(app, sock)
   sock:setmode("b", "b")
   sock:setmaxline(8192)
   sock:settimeout(WRITE_TIMEOUT)
+  -- A client going away is routine, not a server error: return every I/O
+  -- error as a value. cqueues' default handler returns only EPIPE and
+  -- ETIMEDOUT and raises the rest, e.g. ECONNRESET when a client closes a
+  -- stream with unread events still in its receive buffer.
+  sock:onerror(function(_, _, why) return why end)
   local plain_out = make_out(sock, false)
   while true do
     local req, kind, msg = http.read_request(sock, IDLE_TIMEOUT, READ_TIMEOUT)
