@@ -45,7 +45,7 @@ for (const f of ["none", "sse-eol=crlf", "sse-eol=cr", "close-after-events=3"]) 
   fault = f === "none" ? null : f;
   let n = 0, last = null, err = "";
   try {
-    const stream = await runs.create({ betas, query: `bench ${f}`, effort: "low", stream: true });
+    const stream = await runs.create({ betas, query: "bench stream", effort: "low", stream: true });
     for await (const ev of stream) { n++; last = ev.event; }
   } catch (e) { err = `, error: ${String(e.message || e).slice(0, 80)}`; }
   console.log(`stream[${f}]\t1\t0\t0\t${n} events, last ${last}${err}`);
