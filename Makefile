@@ -75,7 +75,7 @@ demo: deps-demo
 # Run the simulator in the foreground: make mock ARGS="--port 8080"
 mock: deps-demo
 	@$(MAKE) --no-print-directory build
-	@LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="$(BUILD)/5.4/?.so;;" lua5.4 bin/exa-agent-mock $(ARGS)
+	@lua5.4 bin/exa-agent-mock $(ARGS)   # it finds lua/ and build/5.4 relative to itself
 
 bench: deps-test
 	@$(MAKE) --no-print-directory build

@@ -6,12 +6,7 @@ local N = tonumber(os.getenv("BENCH_GETS")) or 1000
 local run_id = assert(os.getenv("BENCH_RUN_ID"), "BENCH_RUN_ID")
 local client = exa.new{}
 
-local function now()
-  local p = io.popen("date +%s.%N")
-  local t = tonumber(p:read("*l"))
-  p:close()
-  return t
-end
+local now = require("exa.core").monotime
 
 local function measure(name, ops, f)
   local w0, c0 = now(), os.clock()

@@ -35,23 +35,20 @@ on_each_lua() {
 } | tee "$out"
 
 # --- 3. clients against the simulator
+. scripts/lib/mock.sh
+trap stop_mocks EXIT
 key=bench-key
-fifo=$(mktemp -u /tmp/exa-bench.XXXXXX); mkfifo "$fifo"
-LUA_CPATH="$root/build/5.4/?.so;;" lua5.4 bin/exa-agent-mock --port 0 --api-key $key --speed 200 \
-  --max-active 100000 --seed 1 >"$fifo" 2>/dev/null &
-mock=$!
-trap 'kill $mock 2>/dev/null; wait $mock 2>/dev/null; rm -f "$fifo"' EXIT
-exec 3<"$fifo"; read -r line <&3; cat <&3 >/dev/null &
-export EXA_BASE_URL=${line#listening } EXA_API_KEY=$key
+start_mock --port 0 --api-key $key --speed 200 --max-active 100000 --seed 1
+export EXA_BASE_URL=$MOCK_URL EXA_API_KEY=$key
 
 # 100 runs to page through; the last one, completed, is fetched and replayed.
-seed_ids=$(LUA_CPATH="$root/build/5.4/?.so;;" lua5.4 -e '
+run_id=$(LUA_CPATH="$root/build/5.4/?.so;;" lua5.4 -e '
   local exa = require "exa"
   local c = exa.new{}
   local id
   for i = 1, 100 do id = c.runs:create{ query = "bench seed " .. i, effort = "low" }.id end
   print(c.runs:wait(id, { timeout = 60, interval = 0.05 }).id)')
-export BENCH_RUN_ID=$seed_ids BENCH_GETS=${BENCH_GETS:-1000}
+export BENCH_RUN_ID=$run_id BENCH_GETS=${BENCH_GETS:-1000}
 
 results=$(mktemp)
 for t in 5.4 jit; do

@@ -7,17 +7,13 @@ cd "$(dirname "$0")/.."
 out=${1:-docs/simulator-transcript.txt}
 export LUA_PATH="$PWD/lua/?.lua;$PWD/lua/?/init.lua;;" LUA_CPATH="$PWD/build/5.4/?.so;;"
 
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
-start() { # start <args...>: sets URL
-  local fifo line
-  fifo=$(mktemp -u /tmp/exa-tr.XXXXXX); mkfifo "$fifo"
-  lua5.4 bin/exa-agent-mock "$@" >"$fifo" 2>/dev/null &
-  pids+=($!)
-  exec 4<"$fifo"; read -r line <&4; rm -f "$fifo"
-  URL=${line#listening }
+. scripts/lib/mock.sh
+trap stop_mocks EXIT
+start() { # start <args...>: a simulator for what follows; sets URL
+  start_mock "$@"
+  URL=$MOCK_URL
   echo "\$ bin/exa-agent-mock $*"
-  echo "$line"
+  echo "$MOCK_LINE"
   echo
 }
 K=(-H "x-api-key: demo-key" -H "Exa-Beta: agent-2026-05-07")
