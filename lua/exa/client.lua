@@ -12,7 +12,6 @@ local errors = require "exa.errors"
 local validate = require "exa.validate"
 local transport = require "exa.transport"
 local runs = require "exa.runs"
-local json = require "exa.json"
 local VERSION = require "exa.version"
 
 local M = {}
@@ -104,12 +103,7 @@ function new(o)
 
   local headers = {}
   if o.headers ~= nil then
-    if type(o.headers) ~= "table" then invalid("headers", "headers must be a table of name = value") end
-    for k, v in pairs(o.headers) do
-      validate.header_value(k, "header name")
-      if v ~= false and v ~= json.null then validate.header_value(v, "header " .. tostring(k)) end
-      headers[k] = v
-    end
+    for k, v in pairs(validate.headers(o.headers, "headers")) do headers[k] = v end
   end
 
   local max_retries = o.max_retries

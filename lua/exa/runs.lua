@@ -30,13 +30,7 @@ function Runs:__tostring() return "exa.runs" end
 -- Per-call options: {headers = {...}, timeout = s, max_retries = n, ...}
 local function call_opts(opts)
   opts = validate.table_or_nil(opts, "options")
-  if opts.headers ~= nil then
-    validate.table_or_nil(opts.headers, "options.headers")
-    for k, v in pairs(opts.headers) do
-      validate.header_value(k, "header name")
-      if v ~= false and v ~= json.null then validate.header_value(v, "header " .. tostring(k)) end
-    end
-  end
+  if opts.headers ~= nil then validate.headers(opts.headers, "options.headers") end
   if opts.timeout ~= nil and (type(opts.timeout) ~= "number" or opts.timeout <= 0) then
     errors.invalid("options.timeout", "options.timeout must be a positive number of seconds")
   end

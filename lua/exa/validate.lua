@@ -74,6 +74,18 @@ function M.header_value(v, field)
   return v
 end
 
+--- A map of header name -> value (false or exa.null: remove the header).
+function M.headers(t, field)
+  if type(t) ~= "table" then
+    invalid(field, string_format("%s must be a table of name = value, got %s", field, describe(t)))
+  end
+  for k, v in pairs(t) do
+    M.header_value(k, "header name")
+    if v ~= false and v ~= json.null then M.header_value(v, "header " .. tostring(k)) end
+  end
+  return t
+end
+
 function M.last_event_id(v, field)
   field = field or "last_event_id"
   if v == nil then return nil end
