@@ -4,8 +4,8 @@
 -- every error is scrubbed of it before it leaves this file.
 local type, pairs, ipairs, tostring, setmetatable, error, pcall =
   type, pairs, ipairs, tostring, setmetatable, error, pcall
-local string_format, string_lower, string_gsub, string_byte, string_find =
-  string.format, string.lower, string.gsub, string.byte, string.find
+local string_format, string_lower, string_gsub, string_find =
+  string.format, string.lower, string.gsub, string.find
 local table_concat, table_sort = table.concat, table.sort
 local math_floor, math_min = math.floor, math.min
 local os_time, require, package, _VERSION = os.time, require, package, _VERSION
@@ -29,18 +29,10 @@ local function jitter()
   return seed / 2147483647
 end
 
-local function urlencode(s)
-  return (string_gsub(s, "[^%w%-%._~]", function(c)
-    return string_format("%%%02X", string_byte(c))
-  end))
-end
-M.urlencode = urlencode
+local urlencode = errors.percent_encode
 
 local function query_value(v)
-  if type(v) == "number" then
-    if v == math_floor(v) then return string_format("%d", v) end
-    return tostring(v)
-  end
+  if type(v) == "number" and v == math_floor(v) then return string_format("%d", v) end
   return tostring(v)
 end
 
