@@ -21,8 +21,7 @@ end
 local function repo_root()
   local src = debug.getinfo(1, "S").source
   local path = src:sub(1, 1) == "@" and src:sub(2) or src
-  local dir = path:match("^(.*)/spec/helpers/[^/]+$")
-  if not dir then dir = path:match("^spec/helpers/[^/]+$") and "." or "." end
+  local dir = path:match("^(.*)/spec/helpers/[^/]+$") or "."
   if dir == "" then dir = "/" end
   return (read_all("cd " .. shell_quote(dir) .. " && pwd"):gsub("%s+$", ""))
 end

@@ -34,8 +34,6 @@ function errors.for_status(status, code)
   return "SERVER_ERROR", "SERVER_ERROR"
 end
 
-errors.TYPE_OF = TYPE_OF
-
 --- An HTML page as a proxy in front of the service would send it.
 function errors.html(status, reason)
   return ("<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n<center><h1>%d %s</h1></center>\r\n"

@@ -39,13 +39,6 @@ function faults.parse(header)
   return out
 end
 
---- Number from a fault field, or the default.
-function faults.num(v, default)
-  local n = tonumber(v)
-  if n == nil then return default end
-  return n
-end
-
 --- Attempt counter keyed by (api key, fault header value, method + path).
 function faults.counter()
   local counts = {}

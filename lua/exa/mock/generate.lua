@@ -674,7 +674,7 @@ function generate.run(request, seed)
   local sources = number_sources(findings)
   return {
     text = answer(topic, findings, sources), structured = structured, grounding = grounding,
-    sources = sources, findings = findings, emails = ctx.emails, phones = ctx.phones,
+    sources = sources, emails = ctx.emails, phones = ctx.phones,
   }
 end
 

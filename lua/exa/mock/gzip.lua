@@ -18,7 +18,6 @@ local function crc32(crc, s)
   end
   return crc ~ 0xFFFFFFFF
 end
-gzip.crc32 = crc32
 
 local Writer = {}
 Writer.__index = Writer

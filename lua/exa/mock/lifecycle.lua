@@ -1,6 +1,5 @@
 -- exa.mock.lifecycle: one run from queued to a terminal status, its stored
 -- events, usage and cost, and its JSON representation.
-local cqueues = require "cqueues"
 local condition = require "cqueues.condition"
 local json = require "exa.json"
 local util = require "exa.mock.util"
@@ -15,11 +14,6 @@ local DURATION = { low = 2, medium = 3, auto = 3, high = 4, xhigh = 6 }
 local SEARCHES = { low = 2, medium = 3, auto = 3, high = 5, xhigh = 8 }
 
 local TERMINAL = { completed = true, failed = true, cancelled = true }
-lifecycle.TERMINAL = TERMINAL
-
-local function cost_of(run)
-  return pricing.cost(run.usage)
-end
 
 --- The AgentRun object (a fresh table, safe to encode).
 function lifecycle.to_json(run)
@@ -37,7 +31,7 @@ function lifecycle.to_json(run)
       agentComputeUnits = u.agentComputeUnits, searches = u.searches,
       emails = u.emails, phoneNumbers = u.phoneNumbers,
     },
-    costDollars = cost_of(run),
+    costDollars = pricing.cost(u),
   }
 end
 
@@ -172,5 +166,4 @@ function lifecycle.start(app, key, request, result, opts)
   return run
 end
 
-lifecycle.sleep = cqueues.sleep
 return lifecycle

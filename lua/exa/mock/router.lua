@@ -7,6 +7,7 @@ local validate = require "exa.mock.validate"
 local lifecycle = require "exa.mock.lifecycle"
 local generate = require "exa.mock.generate"
 local http = require "exa.mock.http"
+local util = require "exa.mock.util"
 
 local router = {}
 
@@ -63,7 +64,7 @@ function ops.create(app, ctx)
         ("Previous run %s is %s, not completed."):format(prev.id, prev.status))
     end
   end
-  local result, gerr = generate.run(request, app.seed, app.store.count)
+  local result, gerr = generate.run(request, app.seed)
   if not result then return fail(400, "INVALID_OUTPUT_SCHEMA", "outputSchema is not a usable JSON Schema: " .. gerr) end
   local team = app.store:team(ctx.key)
   if team.active >= app.max_active then
@@ -152,7 +153,7 @@ local function stats(app)
   return reply(200, {
     connections = s.connections, open_connections = s.open_connections, requests = s.requests,
     open_streams = s.open_streams, runs = app.store.count, active_runs = active,
-    uptime_seconds = math.floor((require "exa.mock.util".now() - app.started) * 1000) / 1000,
+    uptime_seconds = math.floor((util.now() - app.started) * 1000) / 1000,
   })
 end
 

@@ -7,13 +7,12 @@
 -- $ref into $defs/definitions/components. pattern is not checked.
 local json = require "exa.json"
 local util = require "exa.mock.util"
+local is_object = require("exa.mock.validate").is_object
 
 local schema = {}
 
 local TYPES = { string = true, number = true, integer = true, boolean = true, object = true, array = true,
   ["null"] = true }
-
-local function is_object(v) return type(v) == "table" and not json.is_array(v) end
 
 --- Resolve "#/a/b" against root. Returns the schema or nil.
 function schema.resolve(root, ref)

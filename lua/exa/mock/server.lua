@@ -3,7 +3,6 @@
 -- and the SSE writer. The API itself lives in exa.mock.router.
 local cqueues = require "cqueues"
 local socket = require "cqueues.socket"
-local condition = require "cqueues.condition"
 local http = require "exa.mock.http"
 local sse = require "exa.mock.sse"
 local gzip = require "exa.mock.gzip"
@@ -94,7 +93,7 @@ local function pump(run, src, chunk, eol, limit, ka)
 end
 
 -- Stream SSE events of res.sse = { run =, after =, upto = (replay) or nil (live) }.
-local function write_sse(app, out, sock, req, res, keep)
+local function write_sse(app, out, req, res, keep)
   local f = res.faults or {}
   local src = res.sse
   local run = src.run
@@ -170,9 +169,9 @@ serve = function(app, sock)
     if f["delay-ms"] then cqueues.sleep((tonumber(f["delay-ms"].value) or 0) / 1000) end
     if res.drop then break end
     local out = f.drip and make_out(sock, f.drip.value) or plain_out
-    local keep = req.keep_alive and not app.closing
+    local keep = req.keep_alive
     if res.sse then
-      keep = write_sse(app, out, sock, req, res, keep)
+      keep = write_sse(app, out, req, res, keep)
     else
       keep = write_plain(app, out, req, res, keep)
     end
@@ -201,5 +200,4 @@ function server.start(cq, app, host, port)
   return lhost, lport
 end
 
-server.condition = condition
 return server

@@ -14,8 +14,6 @@ return {
   role = { "VP of Engineering", "Head of Infrastructure", "CTO", "Director of Engineering",
     "Engineering Manager", "Chief Scientist", "Head of Platform", "CEO", "Co-founder" },
   round = { "Seed", "Series A", "Series B", "Series C" },
-  investor = { "Sequoia Example", "Example Ventures", "Placeholder Capital", "Sample Partners",
-    "Fictional Growth", "Mock Street Capital" },
   city = { "San Francisco", "New York", "London", "Berlin", "Paris", "Toronto", "Singapore", "Tel Aviv" },
   country = { "United States", "United Kingdom", "Germany", "France", "Canada", "Singapore", "Israel" },
   -- where each city is, by index into city
