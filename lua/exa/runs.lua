@@ -95,32 +95,32 @@ function Runs:create(params, opts)
   return (self._t:json(spec("POST", "/agent/runs", opts, { body = b, retry = "create" })))
 end
 
---- GET /agent/runs/{id} -> the run.
-function Runs:get(id, opts)
+-- get, cancel and delete: one run by id, safe to repeat.
+local function by_id(self, method, suffix, id, opts)
   local path
-  path, opts = checked(self, function() return run_path(id), call_opts(opts) end)
-  return (self._t:json(spec("GET", path, opts, { retry = "idempotent" })))
+  path, opts = checked(self, function() return run_path(id) .. suffix, call_opts(opts) end)
+  return (self._t:json(spec(method, path, opts, { retry = "idempotent" })))
 end
+
+--- GET /agent/runs/{id} -> the run.
+function Runs:get(id, opts) return by_id(self, "GET", "", id, opts) end
 
 --- POST /agent/runs/{id}/cancel -> the run (the existing run if already terminal).
-function Runs:cancel(id, opts)
-  local path
-  path, opts = checked(self, function() return run_path(id) .. "/cancel", call_opts(opts) end)
-  return (self._t:json(spec("POST", path, opts, { retry = "idempotent" })))
-end
+function Runs:cancel(id, opts) return by_id(self, "POST", "/cancel", id, opts) end
 
 --- DELETE /agent/runs/{id} -> {id=, object="agent_run.deleted", deleted=true}.
-function Runs:delete(id, opts)
-  local path
-  path, opts = checked(self, function() return run_path(id), call_opts(opts) end)
-  return (self._t:json(spec("DELETE", path, opts, { retry = "idempotent" })))
+function Runs:delete(id, opts) return by_id(self, "DELETE", "", id, opts) end
+
+-- One page of a list endpoint; q and opts already checked.
+local function get_page(self, path, q, opts)
+  return (self._t:json(spec("GET", path, opts, { query = q, retry = "idempotent" })))
 end
 
 --- GET /agent/runs?limit=&cursor= -> {data=, hasMore=, nextCursor=}.
 function Runs:list(params, opts)
   local q
   q, opts = checked(self, function() return page_query(params), call_opts(opts) end)
-  return (self._t:json(spec("GET", "/agent/runs", opts, { query = q, retry = "idempotent" })))
+  return get_page(self, "/agent/runs", q, opts)
 end
 
 --- GET /agent/runs/{id}/events?limit=&cursor= -> a page of stored events.
@@ -129,13 +129,12 @@ function Runs:events(id, params, opts)
   path, q, opts = checked(self, function()
     return run_path(id) .. "/events", page_query(params), call_opts(opts)
   end)
-  return (self._t:json(spec("GET", path, opts, { query = q, retry = "idempotent" })))
+  return get_page(self, path, q, opts)
 end
 
--- Lazy iterator over the items of consecutive pages.
-local function pages(fetch, params)
-  local q = {}
-  for k, v in pairs(params) do q[k] = v end
+-- Lazy iterator over the items of consecutive pages of path. q (a fresh
+-- table from page_query) gets each next cursor.
+local function pages(self, path, q, opts)
   local page, i, seen = nil, 0, {}
   local finished = false
   return function()
@@ -160,7 +159,7 @@ local function pages(fetch, params)
         seen[cur] = true
         q.cursor = cur
       end
-      page = fetch(q)
+      page = get_page(self, path, q, opts)
       i = 0
       if type(page) ~= "table" or type(page.data) ~= "table" then
         finished = true
@@ -173,18 +172,18 @@ end
 
 --- Every run, newest first, pages fetched as the loop needs them.
 function Runs:iter(params, opts)
-  opts = checked(self, function() page_query(params); return call_opts(opts) end)
-  return pages(function(q) return self:list(q, opts) end, params or {})
+  local q
+  q, opts = checked(self, function() return page_query(params), call_opts(opts) end)
+  return pages(self, "/agent/runs", q, opts)
 end
 
 --- Every stored event of a run (JSON pages).
 function Runs:iter_events(id, params, opts)
-  opts = checked(self, function()
-    validate.id(id, "id")
-    page_query(params)
-    return call_opts(opts)
+  local path, q
+  path, q, opts = checked(self, function()
+    return run_path(id) .. "/events", page_query(params), call_opts(opts)
   end)
-  return pages(function(q) return self:events(id, q, opts) end, params or {})
+  return pages(self, path, q, opts)
 end
 
 local function stream_opts(opts)
