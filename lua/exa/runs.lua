@@ -201,7 +201,7 @@ function Runs:stream(params, opts)
   local b
   b, opts = checked(self, function() return create_body(params), stream_opts(opts) end)
   local s = stream.new(self._t, self, spec("POST", "/agent/runs", opts, { body = b, retry = "create" }),
-    { mode = "live", resume = opts.resume, poll_min = opts.poll_min, poll_max = opts.poll_max })
+    { mode = "live", resume = opts.resume })
   return s, nil, nil, s
 end
 

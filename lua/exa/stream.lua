@@ -46,20 +46,20 @@ local FATAL_KIND = { too_large = true, sse = true, tls = true }
 local Stream = {}
 Stream.__index = Stream
 
-local function decode_data(s)
-  if type(s) ~= "string" then return s end
-  local v = json.decode(s)
-  if v == nil then return s end
-  return v
-end
+-- Resume polling: the wait after a replay that brought nothing new doubles
+-- from POLL_MIN up to POLL_MAX seconds.
+local POLL_MIN, POLL_MAX = 0.1, 2
 
+-- The event table exa.core made for us becomes the user's event: data
+-- decoded when it is JSON, the SSE retry field (ours, not theirs) dropped.
 local function shape(ev)
-  return { id = ev.id, event = ev.event, data = decode_data(ev.data) }
+  local v = json.decode(ev.data)
+  if v ~= nil then ev.data = v end
+  ev.retry = nil
 end
 
 --- runs: the runs resource (for get); spec: transport spec of the first
---- request; o: {mode = "live"|"replay", run_id=, last_event_id=, resume=,
---- poll_min=, poll_max=, max_failures=}
+--- request; o: {mode = "live"|"replay", run_id=, last_event_id=, resume=}
 function M.new(transport, runs, spec, o)
   local self = setmetatable({
     transport = transport,
@@ -70,9 +70,7 @@ function M.new(transport, runs, spec, o)
     last_event_id = o.last_event_id,
     high = tonumber(o.last_event_id or ""),
     resume = o.resume ~= false,
-    poll_min = o.poll_min or 0.1,
-    poll_max = o.poll_max or 2,
-    max_failures = o.max_failures or ((transport.max_retries or 2) + 1),
+    max_failures = transport.max_retries + 1,
     failures = 0,
     delay = nil,
     done = false,
@@ -121,7 +119,7 @@ end
 -- the next replay (after sleeping), or raise.
 function Stream:ended(err)
   if self.t then self.t:close(); self.t = nil end
-  local e = err and self.transport:stream_error(err, self.spec_in_use or self.spec)
+  local e = err and self.transport:stream_error(err, self.spec_in_use)
   if e and FATAL_KIND[e.kind] then self.done = true; error(e, 0) end
   if self.mode == "replay" and not e then
     self.done = true
@@ -169,8 +167,8 @@ function Stream:ended(err)
     self.delay = nil
     return true
   end
-  local d = self.delay and self.delay * 2 or self.poll_min
-  if d > self.poll_max then d = self.poll_max end
+  local d = self.delay and self.delay * 2 or POLL_MIN
+  if d > POLL_MAX then d = POLL_MAX end
   self.delay = d
   self.transport.sleep(d)
   return true
@@ -187,7 +185,7 @@ function Stream:next()
         if self.following and errors.is_error(e) and e.retryable and not self.done then
           self.failures = self.failures + 1
           if self.failures > self.max_failures then self.done = true; error(e, 0) end
-          self.transport.sleep(self.poll_max)
+          self.transport.sleep(POLL_MAX)
         else
           self.done = true
           error(e, 0)
@@ -200,25 +198,24 @@ function Stream:next()
       local ev, err = self.t:next_event()
       if ev then
         if not is_dup(self, ev.id) then
-          local out = shape(ev)
-          if ev.id and ev.id ~= "" then
+          shape(ev)
+          if ev.id ~= "" then
             self.last_event_id = ev.id
             local n = tonumber(ev.id)
             if n and (not self.high or n > self.high) then self.high = n end
           end
           self.got_new = true
           self.failures = 0
-          if not self.run_id and LIFECYCLE[ev.event] and type(out.data) == "table"
-            and type(out.data.id) == "string" and string_find(out.data.id, "^[A-Za-z0-9_.:-]+$") then
-            self.run_id = out.data.id
+          local d = ev.data
+          if not self.run_id and LIFECYCLE[ev.event] and type(d) == "table"
+            and type(d.id) == "string" and string_find(d.id, "^[A-Za-z0-9_.:-]+$") then
+            self.run_id = d.id
           end
           if TERMINAL[ev.event] then self:close() end
-          return out
+          return ev
         end
-      elseif ev == false then
-        -- no wait given, so this should not happen; keep driving
-      else
-        if not self:ended(err) then return nil end
+      elseif not self:ended(err) then
+        return nil
       end
     end
   end
