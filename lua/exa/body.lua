@@ -83,7 +83,6 @@ local function fix_schema(s)
     end
   end
 end
-M.fix_schema = fix_schema
 
 --- The create/stream body: a copy of p with the known array positions marked.
 function M.create(p)

@@ -64,10 +64,6 @@ function M.run(query)
   return setmetatable({ _p = { query = query } }, Builder)
 end
 
-function M.is_builder(v)
-  return getmetatable(v) == Builder
-end
-
 --- params as given, or the params of a builder.
 function M.unwrap(p)
   if getmetatable(p) == Builder then return p._p end

@@ -2,8 +2,8 @@
 -- The client holds one transport (one connection pool) shared by its
 -- resources; the API key is kept only inside the transport's closures, so
 -- printing or dumping a client never shows it.
-local type, pairs, ipairs, setmetatable, tostring, getmetatable, pcall, error =
-  type, pairs, ipairs, setmetatable, tostring, getmetatable, pcall, error
+local type, pairs, ipairs, setmetatable, tostring, pcall, error =
+  type, pairs, ipairs, setmetatable, tostring, pcall, error
 local os_getenv, string_format, string_gsub, string_find =
   os.getenv, string.format, string.gsub, string.find
 local table_concat = table.concat
@@ -164,7 +164,5 @@ function Client:close()
 end
 
 Client.__close = Client.close
-
-function M.is_client(v) return getmetatable(v) == Client end
 
 return M

@@ -14,7 +14,6 @@ local M = {}
 
 local Error = {}
 Error.__index = Error
-M.Error = Error
 
 -- kind by HTTP status, for API errors (the code refines some of them).
 local KIND_BY_STATUS = {

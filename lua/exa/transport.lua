@@ -78,7 +78,6 @@ function M.new(cfg)
     or ("x-api-key: " .. key)
   local self = setmetatable({
     base_url = cfg.base_url,
-    betas = cfg.betas,
     beta_header = #cfg.betas > 0 and table_concat(cfg.betas, ",") or nil,
     headers = cfg.headers or {},
     timeout = cfg.timeout,
