@@ -170,6 +170,15 @@ describe("API errors", function()
     c:close()
   end)
 
+  it("a per-call timeout overrides the client's", function()
+    local c = faulty("delay-ms=3000", { max_retries = 0 })
+    local t0 = os.time()
+    local e = raises(c.runs.list, c.runs, nil, { timeout = 0.2 })
+    assert.equals("timeout", e.kind)
+    assert.is_true(os.time() - t0 <= 2)
+    c:close()
+  end)
+
   it("transport failures are error objects too", function()
     local c = exa.new{ api_key = KEY, base_url = "http://127.0.0.1:9", max_retries = 0 }
     local e = raises(c.runs.list, c.runs)

@@ -17,6 +17,19 @@ describe("exa.run builder", function()
     assert.are_not.equal(schema, p.outputSchema) -- a copy
   end)
 
+  it("has data_sources, query and the long-name aliases", function()
+    local p = exa.run("first"):query("second"):data_sources{ "similarweb" }:output_schema{ type = "object" }
+      :system_prompt("terse"):previous_run("agent_run_2"):params()
+    assert.same({ query = "second", dataSources = { "similarweb" }, outputSchema = { type = "object" },
+      systemPrompt = "terse", previousRunId = "agent_run_2" }, p)
+  end)
+
+  it("set needs a field name", function()
+    local ok, e = pcall(function() return exa.run("q"):set(1, "x") end)
+    assert.is_false(ok)
+    assert.is_true(exa.is_error(e, "validation"))
+  end)
+
   it("is reusable as a template", function()
     local base = exa.run("q"):effort("low")
     local a = base:params()

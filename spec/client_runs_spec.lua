@@ -195,6 +195,8 @@ describe("client.runs against the simulator", function()
     local req = client.runs:get(run.id).request
     assert.is_true(json.is_array(req.input.data))
     assert.is_true(json.is_array(req.input.exclusion))
+    assert.is_true(json.is_array(req.dataSources))
+    assert.same({ a = 1 }, req.futureField)
   end)
 
   it("structured output follows the outputSchema", function()

@@ -33,7 +33,14 @@ cq:wrap(function()
         end
         local body = len > 0 and c:read(len) or ""
         local echo = cjson.encode{ method = method, path = path, headers = headers, order = order, body = body }
-        if path:find("raw", 1, true) then
+        local paging = headers["x-page"]
+        if paging then
+          -- a list page that never ends: the same cursor again, or none at all
+          local page = { object = "list", data = { { id = "agent_run_a" } }, hasMore = true,
+            nextCursor = paging == "loop" and "cur_1" or cjson.null }
+          local b = cjson.encode(page)
+          c:write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " .. #b .. "\r\n\r\n" .. b)
+        elseif path:find("raw", 1, true) then
           local s = ": keep-alive\nid: 1\nevent: agent_run.brand_new\ndata: plain text, not JSON\n\n"
             .. "id: 2\nevent: agent_run.completed\ndata: {\"status\":\"completed\",\"n\":null}\n\n"
           c:write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: " .. #s .. "\r\n\r\n" .. s)
@@ -117,6 +124,36 @@ describe("on the wire", function()
     assert.equals("t2", e.headers["x-trace"])
     assert.equals("c", e.headers["x-call"])
     assert.equals("/agent/runs?cursor=agent_run_9&limit=5", e.path)
+  end)
+
+  it("false (or exa.null) removes a header: a client header removes a default, a per-call one a client's", function()
+    local c = exa.new{ api_key = KEY, base_url = url, headers = { ["user-agent"] = false, ["X-Trace"] = "t1",
+      ["Exa-Beta"] = exa.null } }
+    local e = c.runs:get("agent_run_1")
+    assert.is_nil(e.headers["user-agent"])
+    assert.is_nil(e.headers["exa-beta"])
+    assert.equals("t1", e.headers["x-trace"])
+    e = c.runs:get("agent_run_1", { headers = { ["x-trace"] = false, Accept = "application/x-custom" } })
+    assert.is_nil(e.headers["x-trace"])
+    assert.equals("application/x-custom", e.headers["accept"]) -- names match case-insensitively
+    assert.equals(KEY, e.headers["x-api-key"])
+  end)
+
+  it("iter raises a protocol error when pages loop or hasMore comes without a cursor", function()
+    for mode, pattern in pairs{ loop = "cur_1 came twice", nocursor = "no nextCursor" } do
+      local c = exa.new{ api_key = KEY, base_url = url, headers = { ["X-Page"] = mode } }
+      local n = 0
+      local ok, e = pcall(function()
+        for _ in c.runs:iter() do
+          n = n + 1
+          if n > 10 then break end -- a missed loop must fail here, not hang
+        end
+      end)
+      assert.is_false(ok, mode)
+      assert.is_true(exa.is_error(e, "protocol"), tostring(e))
+      assert.matches(pattern, e.message, 1, true)
+      assert.equals(mode == "loop" and 2 or 1, n, mode) -- every item it did get was delivered first
+    end
   end)
 
   it("passes unknown event names through and gives non-JSON data as a string", function()
