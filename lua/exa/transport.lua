@@ -78,8 +78,9 @@ function M.new(cfg)
     or ("x-api-key: " .. key)
   local self = setmetatable({
     base_url = cfg.base_url,
+    display_base = display_url(cfg.base_url), -- for error messages: no userinfo
     beta_header = #cfg.betas > 0 and table_concat(cfg.betas, ",") or nil,
-    headers = cfg.headers or {},
+    headers = cfg.headers,
     timeout = cfg.timeout,
     connect_timeout = cfg.connect_timeout,
     stream_idle_timeout = cfg.stream_idle_timeout,
@@ -211,17 +212,16 @@ function Transport:backoff(e, attempt)
   return d * (0.5 + 0.5 * jitter())
 end
 
--- Run fn(attempt) -> result | nil, errobj until it succeeds or retrying
--- stops; raise the (redacted) error object.
+-- Run fn() -> result | nil, errobj until it succeeds or retrying stops;
+-- raise the (redacted) error object.
 function Transport:with_retries(spec, fn)
   local max = spec.max_retries
   if max == nil then max = self.max_retries end
   local attempt = 0
   while true do
     attempt = attempt + 1
-    local a, b, c, d = fn(attempt)
-    if a then return a, b, c, d end
-    local e = b
+    local r, e = fn()
+    if r then return r end
     e.attempts = attempt
     self.redact(e)
     local delay = attempt <= max and self:should_retry(e, spec.retry) and self:backoff(e, attempt)
@@ -232,7 +232,7 @@ function Transport:with_retries(spec, fn)
 end
 
 local function ctx_of(self, spec)
-  return { method = spec.method, url = display_url(self.base_url .. spec.path) }
+  return { method = spec.method, url = self.display_base .. spec.path }
 end
 
 local function decode_success(res, ctx)
@@ -263,9 +263,7 @@ function Transport:json(spec)
     t:close()
     if not res then return nil, errors.from_transport(err, ctx) end
     if res.status >= 200 and res.status < 300 then
-      local v, derr = decode_success(res, ctx)
-      if v == nil then return nil, derr end
-      return v, res
+      return decode_success(res, ctx)
     end
     return nil, error_from_res(res, ctx)
   end)
@@ -285,7 +283,7 @@ function Transport:open_sse(spec)
     end
     local ctype = headers["content-type"] or ""
     if status >= 200 and status < 300 and string_find(string_lower(ctype), SSE_TYPE, 1, true) then
-      return t, status, headers
+      return t
     end
     local res, err = t:finish()
     t:close()
