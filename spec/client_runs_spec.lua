@@ -55,6 +55,17 @@ describe("client.runs against the simulator", function()
     assert.equals("cancelled", client.runs:wait(run.id, { interval = 0.05 }).status)
   end)
 
+  it("wait polls through the client's sleep option", function()
+    local slept = {}
+    local c2 = exa.new{ api_key = "sk-runs-spec", base_url = srv.url,
+      sleep = function(s) slept[#slept + 1] = s; require("exa.clock").sleep(s) end }
+    local run = c2.runs:create{ query = "wait with my sleep", effort = "low" }
+    assert.equals("completed", c2.runs:wait(run.id, { interval = 0.05 }).status)
+    assert.is_true(#slept >= 1)
+    for _, s in ipairs(slept) do assert.equals(0.05, s) end
+    c2:close()
+  end)
+
   it("wait raises a timeout error object carrying the last run seen", function()
     local c2 = exa.new{ api_key = "sk-runs-spec", base_url = srv.url, headers = { ["X-Mock-Fault"] = "run-seconds=600" } }
     local run = c2.runs:create{ query = "slow" }
