@@ -17,8 +17,7 @@ local M = {}
 local Runs = {}
 Runs.__index = Runs
 
--- Run statuses from which a run never moves on.
-local TERMINAL_STATUS = { completed = true, failed = true, cancelled = true }
+local TERMINAL_STATUS = stream.TERMINAL_STATUS
 M.TERMINAL_STATUS = TERMINAL_STATUS
 
 function M.new(transport)

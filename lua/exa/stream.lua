@@ -37,8 +37,9 @@ local LIFECYCLE = {
   ["agent_run.cancelled"] = true,
 }
 
--- Run statuses after which no further event will be stored.
-local ACTIVE_STATUS = { queued = true, running = true }
+-- Run statuses from which a run never moves on (runs.wait uses them too).
+local TERMINAL_STATUS = { completed = true, failed = true, cancelled = true }
+M.TERMINAL_STATUS = TERMINAL_STATUS
 
 -- errors that a replay cannot cure: the same bytes would fail again
 local FATAL_KIND = { too_large = true, sse = true, tls = true }
@@ -154,7 +155,7 @@ function Stream:ended(err)
   elseif self.mode == "live" and not self.got_new then
     -- a replay that brought nothing new: is the run still going?
     local run = self.runs:get(self.run_id, { headers = self.spec.headers })
-    if type(run) == "table" and not ACTIVE_STATUS[run.status] then
+    if type(run) == "table" and TERMINAL_STATUS[run.status] then
       if self.final_replay then
         self.done = true -- ended with a status we have no terminal event for
         return false
