@@ -550,33 +550,23 @@ static long long opt_deadline(lua_State *L, int i) {
   return now_ms() + (long long)w;
 }
 
-static void push_err(lua_State *L, const xfer *x) {
+/* nil, {kind=, code= (when >= 0), message=} */
+static int ret_error(lua_State *L, const char *kind, long code, const char *msg) {
+  lua_pushnil(L);
   lua_createtable(L, 0, 3);
-  lua_pushstring(L, kind_names[x->ek]);
+  lua_pushstring(L, kind);
   lua_setfield(L, -2, "kind");
-  if (x->ecode >= 0) {
-    lua_pushinteger(L, (lua_Integer)x->ecode);
+  if (code >= 0) {
+    lua_pushinteger(L, (lua_Integer)code);
     lua_setfield(L, -2, "code");
   }
-  lua_pushstring(L, x->emsg);
-  lua_setfield(L, -2, "message");
-}
-
-static int ret_err(lua_State *L, const xfer *x) {
-  lua_pushnil(L);
-  push_err(L, x);
-  return 2;
-}
-
-static int ret_misuse(lua_State *L, const char *msg) {
-  lua_pushnil(L);
-  lua_createtable(L, 0, 2);
-  lua_pushliteral(L, "sse");
-  lua_setfield(L, -2, "kind");
   lua_pushstring(L, msg);
   lua_setfield(L, -2, "message");
   return 2;
 }
+
+static int ret_err(lua_State *L, const xfer *x) { return ret_error(L, kind_names[x->ek], x->ecode, x->emsg); }
+static int ret_misuse(lua_State *L, const char *msg) { return ret_error(L, "sse", -1, msg); }
 
 static void push_headers(lua_State *L, const xfer *x) {
   const char *p = x->hdrs.p, *end = p + x->hdrs.len;
@@ -773,32 +763,34 @@ static const char *opt_string_field(lua_State *L, int t, const char *k, int requ
   return lua_tostring(L, -1);
 }
 
-static size_t opt_size_field(lua_State *L, int t, const char *k, size_t dflt) {
+/* what.k (what: "request: spec" or "multi: opts", for the message): -1 when
+ * absent, else a number from 0 to max (max_s: max as written); else raises. */
+static lua_Number opt_num_field(lua_State *L, int t, const char *what, const char *k, lua_Number max,
+                                const char *max_s) {
   lua_Number v;
+  int isnum;
   lua_getfield(L, t, k);
   if (lua_isnil(L, -1)) {
     lua_pop(L, 1);
-    return dflt;
+    return -1;
   }
-  if (lua_type(L, -1) != LUA_TNUMBER) luaL_error(L, "request: spec.%s must be a number", k);
+  isnum = lua_type(L, -1) == LUA_TNUMBER;
   v = lua_tonumber(L, -1);
   lua_pop(L, 1);
-  if (!(v >= 0) || v > 4e15) luaL_error(L, "request: spec.%s must be a number >= 0", k);
-  return v == 0 ? dflt : (size_t)v;
+  if (!isnum || !(v >= 0) || v > max) luaL_error(L, "%s.%s must be a number from 0 to %s", what, k, max_s);
+  return v;
 }
 
-static long opt_ms_field(lua_State *L, int t, const char *k, long dflt) {
-  lua_Number v;
-  lua_getfield(L, t, k);
-  if (lua_isnil(L, -1)) {
-    lua_pop(L, 1);
-    return dflt;
-  }
-  if (lua_type(L, -1) != LUA_TNUMBER) luaL_error(L, "request: spec.%s must be a number (ms)", k);
-  v = lua_tonumber(L, -1);
-  lua_pop(L, 1);
-  if (!(v >= 0) || v > 2e9) luaL_error(L, "request: spec.%s must be between 0 and 2e9 ms", k);
-  return (long)v;
+/* A duration in ms, or a count; absent: dflt. */
+static long opt_long_field(lua_State *L, int t, const char *what, const char *k, long dflt) {
+  lua_Number v = opt_num_field(L, t, what, k, 2e9, "2e9");
+  return v < 0 ? dflt : (long)v;
+}
+
+/* A byte bound of the request spec; absent or 0: dflt. */
+static size_t opt_size_field(lua_State *L, const char *k, size_t dflt) {
+  lua_Number v = opt_num_field(L, 2, "request: spec", k, 4e15, "4e15");
+  return v <= 0 ? dflt : (size_t)v;
 }
 
 static int is_tchar(char c) {
@@ -828,18 +820,18 @@ static int m_request(lua_State *L) {
     return luaL_error(L, "request: spec.body must be a string");
   body = lua_tolstring(L, -1, &body_len); /* stays on the stack */
   ca_file = opt_string_field(L, 2, "ca_file", 0);
-  timeout = opt_ms_field(L, 2, "timeout", 0);
-  connect_timeout = opt_ms_field(L, 2, "connect_timeout", DEFAULT_CONNECT_TIMEOUT_MS);
-  idle = opt_ms_field(L, 2, "idle_timeout", 0);
+  timeout = opt_long_field(L, 2, "request: spec", "timeout", 0);
+  connect_timeout = opt_long_field(L, 2, "request: spec", "connect_timeout", DEFAULT_CONNECT_TIMEOUT_MS);
+  idle = opt_long_field(L, 2, "request: spec", "idle_timeout", 0);
   lua_getfield(L, 2, "sse");
   if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TBOOLEAN)
     return luaL_error(L, "request: spec.sse must be a boolean");
   want_sse = lua_toboolean(L, -1);
   lua_pop(L, 1);
-  max_line = opt_size_field(L, 2, "max_line", 0);
-  max_event = opt_size_field(L, 2, "max_event", 0);
-  max_body = opt_size_field(L, 2, "max_body", DEFAULT_MAX_BODY);
-  max_queued = opt_size_field(L, 2, "max_queued", DEFAULT_MAX_QUEUED);
+  max_line = opt_size_field(L, "max_line", 0);
+  max_event = opt_size_field(L, "max_event", 0);
+  max_body = opt_size_field(L, "max_body", DEFAULT_MAX_BODY);
+  max_queued = opt_size_field(L, "max_queued", DEFAULT_MAX_QUEUED);
 
   x = (xfer *)lua_newuserdatauv(L, sizeof(xfer), 0);
   memset(x, 0, sizeof *x);
@@ -956,8 +948,8 @@ static int l_multi(lua_State *L) {
   multi *m;
   if (!lua_isnoneornil(L, 1)) {
     luaL_checktype(L, 1, LUA_TTABLE);
-    host = opt_ms_field(L, 1, "max_host_connections", 0);
-    total = opt_ms_field(L, 1, "max_total_connections", 0);
+    host = opt_long_field(L, 1, "multi: opts", "max_host_connections", 0);
+    total = opt_long_field(L, 1, "multi: opts", "max_total_connections", 0);
   }
   m = (multi *)lua_newuserdatauv(L, sizeof(multi), 0);
   memset(m, 0, sizeof *m);
