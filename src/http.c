@@ -138,7 +138,7 @@ struct xfer {
   long status;
   buf hdrs;        /* "name\0value\0" pairs of the response in progress */
   /* the response body */
-  int want_sse, is_sse, sse_live;
+  int want_sse, is_sse;
   size_t max_line, max_event, max_body, max_queued;
   buf body;
   exa_sse sse;
@@ -227,7 +227,6 @@ static void head_complete(xfer *x) {
   if (x->want_sse && x->status >= 200 && x->status < 300 && is_event_stream(x)) {
     x->is_sse = 1;
     exa_sse_init(&x->sse, x->max_line, x->max_event);
-    x->sse_live = 1;
   }
 }
 
@@ -396,6 +395,8 @@ static void unlink_xfer(xfer *x) {
 static void release_easy(xfer *x) {
   CURL *e = x->easy;
   multi *m = x->m;
+  curl_slist_free_all(x->req_headers);
+  x->req_headers = NULL;
   if (e == NULL) return;
   snapshot_info(x);
   if (m != NULL && m->cm != NULL) curl_multi_remove_handle(m->cm, e);
@@ -406,24 +407,16 @@ static void release_easy(xfer *x) {
   } else {
     curl_easy_cleanup(e);
   }
-  curl_slist_free_all(x->req_headers);
-  x->req_headers = NULL;
 }
 
-static void end_framer(xfer *x) {
-  if (!x->sse_live) return;
-  exa_sse_finish(&x->sse); /* an unterminated block is discarded */
-  exa_sse_free(&x->sse);
-  x->sse_live = 0;
-}
-
-/* Nothing more will arrive: free what only the running transfer needs. */
+/* Nothing more will arrive: free what only the running transfer needs (an
+ * unterminated block in the framer is discarded with it). */
 static void complete(xfer *x) {
   x->done = 1;
   x->paused = 0;
   release_easy(x);
   unlink_xfer(x);
-  end_framer(x);
+  exa_sse_free(&x->sse); /* idempotent; a no-op on the zeroed framer of a plain body */
 }
 
 static void free_queue(xfer *x) {
@@ -724,17 +717,12 @@ static int t_close(lua_State *L) {
   xfer *x = (xfer *)luaL_checkudata(L, 1, XFER_MT);
   if (x->closed) return 0;
   x->closed = 1;
-  x->done = 1;
-  release_easy(x);
-  unlink_xfer(x);
-  end_framer(x);
+  complete(x);
   free_queue(x);
   buf_free(&x->body);
   buf_free(&x->hdrs);
   free(x->eff_url);
   x->eff_url = NULL;
-  curl_slist_free_all(x->req_headers);
-  x->req_headers = NULL;
   if (x->mref != LUA_NOREF && x->mref != LUA_REFNIL) {
     luaL_unref(L, LUA_REGISTRYINDEX, x->mref);
     x->mref = LUA_NOREF;
@@ -878,7 +866,7 @@ static int m_request(lua_State *L) {
   else e = curl_easy_init();
   if (e == NULL) {
     fail(x, EK_TRANSPORT, -1, "curl_easy_init failed");
-    x->done = 1;
+    complete(x);
     return 1;
   }
   x->easy = e;
@@ -921,16 +909,10 @@ static int m_request(lua_State *L) {
     if (strcmp(method, "POST") != 0) SET(CURLOPT_CUSTOMREQUEST, method);
   }
 #undef SET
-  if (rc != CURLE_OK) {
-    fail_curl(x, rc);
-    x->done = 1;
-    release_easy(x);
-    return 1;
-  }
-  if (curl_multi_add_handle(m->cm, e) != CURLM_OK) {
-    fail(x, EK_TRANSPORT, -1, "curl_multi_add_handle failed");
-    x->done = 1;
-    release_easy(x);
+  if (rc != CURLE_OK) fail_curl(x, rc);
+  else if (curl_multi_add_handle(m->cm, e) != CURLM_OK) fail(x, EK_TRANSPORT, -1, "curl_multi_add_handle failed");
+  if (x->ek != EK_NONE) { /* it ends before it started: an error value, like any other failure */
+    complete(x);
     return 1;
   }
   x->m = m;
