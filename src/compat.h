@@ -56,4 +56,13 @@ EXA_LOCAL void exa_open_json(lua_State *L);
 EXA_LOCAL void exa_open_sse(lua_State *L);
 EXA_LOCAL void exa_open_http(lua_State *L);
 
+/* Event tables, built the same way by sse_parser:feed and transfer:next_event
+ * (lsse.c): push the four keys "event", "data", "id", "retry" once, then push
+ * each event as {event=, data=, id= [, retry=]} with keys = the absolute stack
+ * index of the first key.  Reusing the key strings spares a lookup in Lua's
+ * string table per field; feed pushes its keys once per chunk. */
+struct exa_sse_event;
+EXA_LOCAL void exa_push_event_keys(lua_State *L);
+EXA_LOCAL void exa_push_event(lua_State *L, int keys, const struct exa_sse_event *ev);
+
 #endif

@@ -107,8 +107,11 @@ typedef struct ev_node {
   struct ev_node *next;
   size_t type_len, data_len, id_len;
   long retry;
-  char bytes[]; /* type \0 data \0 id \0 */
+  char bytes[]; /* type, data, id: back to back */
 } ev_node;
+
+/* What a queued event counts against max_queued. */
+static size_t node_size(const ev_node *e) { return sizeof(ev_node) + e->type_len + e->data_len + e->id_len; }
 
 typedef struct xfer xfer;
 
@@ -297,28 +300,23 @@ nomem:
 
 static int on_event(void *ud, const exa_sse_event *ev) {
   xfer *x = (xfer *)ud;
-  size_t tl = ev->type ? ev->type_len : 0, dl = ev->data ? ev->data_len : 0,
-         il = ev->id ? ev->id_len : 0;
-  ev_node *e = (ev_node *)malloc(sizeof(ev_node) + tl + dl + il + 3);
+  ev_node *e = (ev_node *)malloc(sizeof(ev_node) + ev->type_len + ev->data_len + ev->id_len);
   if (e == NULL) {
     fail(x, EK_SSE, -1, "out of memory queueing an event");
     return 1;
   }
   e->next = NULL;
-  e->type_len = tl;
-  e->data_len = dl;
-  e->id_len = il;
+  e->type_len = ev->type_len;
+  e->data_len = ev->data_len;
+  e->id_len = ev->id_len;
   e->retry = ev->retry;
-  if (tl) memcpy(e->bytes, ev->type, tl);
-  e->bytes[tl] = '\0';
-  if (dl) memcpy(e->bytes + tl + 1, ev->data, dl);
-  e->bytes[tl + 1 + dl] = '\0';
-  if (il) memcpy(e->bytes + tl + dl + 2, ev->id, il);
-  e->bytes[tl + dl + 2 + il] = '\0';
+  memcpy(e->bytes, ev->type, ev->type_len); /* the framer's strings are never NULL */
+  memcpy(e->bytes + e->type_len, ev->data, ev->data_len);
+  memcpy(e->bytes + e->type_len + e->data_len, ev->id, ev->id_len);
   if (x->qtail) x->qtail->next = e;
   else x->qhead = e;
   x->qtail = e;
-  x->queued += sizeof(ev_node) + tl + dl + il;
+  x->queued += node_size(e);
   if (x->queued > x->queued_peak) x->queued_peak = x->queued;
   return 0;
 }
@@ -599,6 +597,7 @@ static int t_next_event(lua_State *L) {
   xfer *x = check_xfer(L, 1);
   long long deadline = opt_deadline(L, 2);
   ev_node *e;
+  exa_sse_event ev;
   if (!x->want_sse) return ret_misuse(L, "next_event: the request was not made with sse = true");
   if (!wait_for(x, event_ready, deadline)) {
     lua_pushboolean(L, 0);
@@ -621,20 +620,18 @@ static int t_next_event(lua_State *L) {
     return 1;
   }
   /* build the table first: if Lua runs out of memory the event stays queued */
-  lua_createtable(L, 0, 4);
-  lua_pushlstring(L, e->bytes, e->type_len);
-  lua_setfield(L, -2, "event");
-  lua_pushlstring(L, e->bytes + e->type_len + 1, e->data_len);
-  lua_setfield(L, -2, "data");
-  lua_pushlstring(L, e->bytes + e->type_len + e->data_len + 2, e->id_len);
-  lua_setfield(L, -2, "id");
-  if (e->retry >= 0) {
-    lua_pushinteger(L, (lua_Integer)e->retry);
-    lua_setfield(L, -2, "retry");
-  }
+  ev.type = e->bytes;
+  ev.type_len = e->type_len;
+  ev.data = e->bytes + e->type_len;
+  ev.data_len = e->data_len;
+  ev.id = e->bytes + e->type_len + e->data_len;
+  ev.id_len = e->id_len;
+  ev.retry = e->retry;
+  exa_push_event_keys(L);
+  exa_push_event(L, lua_gettop(L) - 3, &ev);
   x->qhead = e->next;
   if (x->qhead == NULL) x->qtail = NULL;
-  x->queued -= sizeof(ev_node) + e->type_len + e->data_len + e->id_len;
+  x->queued -= node_size(e);
   free(e);
   maybe_resume(x);
   return 1;

@@ -34,7 +34,9 @@ typedef struct lsse {
 
 typedef struct feed_ctx {
   lua_State *L;
-  int n; /* events (and comments) in the result table, on top of the stack */
+  int keys;   /* stack index of the event keys */
+  int result; /* stack index of the result table */
+  int n;      /* events (and comments) in it */
 } feed_ctx;
 
 static lsse *check(lua_State *L) {
@@ -43,21 +45,35 @@ static lsse *check(lua_State *L) {
   return u;
 }
 
+void exa_push_event_keys(lua_State *L) {
+  lua_pushliteral(L, "event");
+  lua_pushliteral(L, "data");
+  lua_pushliteral(L, "id");
+  lua_pushliteral(L, "retry");
+}
+
+void exa_push_event(lua_State *L, int keys, const exa_sse_event *ev) {
+  lua_createtable(L, 0, 4);
+  lua_pushvalue(L, keys);
+  lua_pushlstring(L, ev->type, ev->type_len);
+  lua_rawset(L, -3);
+  lua_pushvalue(L, keys + 1);
+  lua_pushlstring(L, ev->data, ev->data_len);
+  lua_rawset(L, -3);
+  lua_pushvalue(L, keys + 2);
+  lua_pushlstring(L, ev->id, ev->id_len);
+  lua_rawset(L, -3);
+  if (ev->retry >= 0) {
+    lua_pushvalue(L, keys + 3);
+    lua_pushinteger(L, (lua_Integer)ev->retry);
+    lua_rawset(L, -3);
+  }
+}
+
 static int on_event(void *ud, const exa_sse_event *ev) {
   feed_ctx *c = (feed_ctx *)ud;
-  lua_State *L = c->L;
-  lua_createtable(L, 0, 4);
-  lua_pushlstring(L, ev->type, ev->type_len);
-  lua_setfield(L, -2, "event");
-  lua_pushlstring(L, ev->data, ev->data_len);
-  lua_setfield(L, -2, "data");
-  lua_pushlstring(L, ev->id, ev->id_len);
-  lua_setfield(L, -2, "id");
-  if (ev->retry >= 0) {
-    lua_pushinteger(L, (lua_Integer)ev->retry);
-    lua_setfield(L, -2, "retry");
-  }
-  lua_rawseti(L, -2, ++c->n);
+  exa_push_event(c->L, c->keys, ev);
+  lua_rawseti(c->L, c->result, ++c->n);
   return 0;
 }
 
@@ -67,7 +83,7 @@ static void on_comment(void *ud, const char *text, size_t len) {
   lua_createtable(L, 0, 1);
   lua_pushlstring(L, text, len);
   lua_setfield(L, -2, "comment");
-  lua_rawseti(L, -2, ++c->n);
+  lua_rawseti(L, c->result, ++c->n);
 }
 
 static int sse_error(lua_State *L, const lsse *u, int rc, const char *prefix) {
@@ -95,9 +111,12 @@ static int sse_feed(lua_State *L) {
   if (u->busy) return luaL_error(L, "sse: parser failed earlier: a feed was interrupted by an error");
   if (u->p.failed) return sse_error(L, u, u->p.failed, "parser failed earlier: ");
   lua_settop(L, 2);
-  lua_newtable(L);
-  luaL_checkstack(L, 4, "sse");
+  luaL_checkstack(L, 8, "sse");
+  exa_push_event_keys(L); /* 3..6 */
+  lua_newtable(L);        /* 7: the result */
   c.L = L;
+  c.keys = 3;
+  c.result = 7;
   c.n = 0;
   u->busy = 1; /* stays set if a table allocation raises inside the framer */
   rc = exa_sse_feed(&u->p, s, n, on_event, &c);
