@@ -56,6 +56,11 @@ EXA_LOCAL void exa_open_json(lua_State *L);
 EXA_LOCAL void exa_open_sse(lua_State *L);
 EXA_LOCAL void exa_open_http(lua_State *L);
 
+/* The userdata discipline in one place (core.c): register metatable name with
+ * methods as __index, close as __gc (and __close on 5.4), tostring, __name. */
+EXA_LOCAL void exa_new_type(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction close,
+                            lua_CFunction tostring);
+
 /* Event tables, built the same way by sse_parser:feed and transfer:next_event
  * (lsse.c): push the four keys "event", "data", "id", "retry" once, then push
  * each event as {event=, data=, id= [, retry=]} with keys = the absolute stack

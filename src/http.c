@@ -987,29 +987,10 @@ static const luaL_Reg xfer_methods[] = {{"headers", t_headers}, {"next_event", t
                                         {"finish", t_finish},   {"info", t_info},
                                         {"close", t_close},     {NULL, NULL}};
 
-static void new_type(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction close,
-                     lua_CFunction tostring) {
-  luaL_newmetatable(L, name);
-  lua_newtable(L);
-  luaL_setfuncs(L, methods, 0);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, close);
-  lua_setfield(L, -2, "__gc");
-#if LUA_VERSION_NUM >= 504
-  lua_pushcfunction(L, close);
-  lua_setfield(L, -2, "__close");
-#endif
-  lua_pushcfunction(L, tostring);
-  lua_setfield(L, -2, "__tostring");
-  lua_pushstring(L, name);
-  lua_setfield(L, -2, "__name");
-  lua_pop(L, 1);
-}
-
 void exa_open_http(lua_State *L) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  new_type(L, MULTI_MT, multi_methods, m_close, m_tostring);
-  new_type(L, XFER_MT, xfer_methods, t_close, t_tostring);
+  exa_new_type(L, MULTI_MT, multi_methods, m_close, m_tostring);
+  exa_new_type(L, XFER_MT, xfer_methods, t_close, t_tostring);
   lua_pushcfunction(L, l_multi);
   lua_setfield(L, -2, "multi");
 }

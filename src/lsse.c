@@ -216,22 +216,7 @@ void exa_open_sse(lua_State *L) {
     {"close", sse_close},
     {NULL, NULL}
   };
-  static const luaL_Reg meta[] = {
-    {"__gc", sse_close},
-#if LUA_VERSION_NUM >= 504
-    {"__close", sse_close},
-#endif
-    {"__tostring", sse_tostring},
-    {NULL, NULL}
-  };
-  if (luaL_newmetatable(L, SSE_MT)) {
-    luaL_setfuncs(L, meta, 0);
-    luaL_newlib(L, methods);
-    lua_setfield(L, -2, "__index");
-    lua_pushliteral(L, SSE_MT);
-    lua_setfield(L, -2, "__name");
-  }
-  lua_pop(L, 1);
+  exa_new_type(L, SSE_MT, methods, sse_close, sse_tostring);
   lua_pushcfunction(L, sse_new);
   lua_setfield(L, -2, "sse_parser");
 }
