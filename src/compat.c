@@ -15,17 +15,6 @@ void exa_setfuncs(lua_State *L, const luaL_Reg *l, int nup) {
   lua_pop(L, nup);
 }
 
-void *exa_testudata(lua_State *L, int ud, const char *tname) {
-  void *p = lua_touserdata(L, ud);
-  if (p != NULL && lua_getmetatable(L, ud)) {
-    lua_getfield(L, LUA_REGISTRYINDEX, tname);
-    if (!lua_rawequal(L, -1, -2)) p = NULL;
-    lua_pop(L, 2);
-    return p;
-  }
-  return NULL;
-}
-
 void exa_setmetatable(lua_State *L, const char *tname) {
   lua_getfield(L, LUA_REGISTRYINDEX, tname);
   lua_setmetatable(L, -2);

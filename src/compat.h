@@ -21,17 +21,9 @@
 
 #if LUA_VERSION_NUM < 502
 #define luaL_setfuncs exa_setfuncs
-#define luaL_testudata exa_testudata
 #define luaL_setmetatable exa_setmetatable
 #define lua_rawlen(L, i) lua_objlen((L), (i))
-#ifndef luaL_newlibtable /* LuaJIT 2.1 has these two */
-#define luaL_newlibtable(L, l) lua_createtable((L), 0, (int)(sizeof(l) / sizeof((l)[0]) - 1))
-#endif
-#ifndef luaL_newlib
-#define luaL_newlib(L, l) (luaL_newlibtable((L), (l)), luaL_setfuncs((L), (l), 0))
-#endif
 EXA_LOCAL void exa_setfuncs(lua_State *L, const luaL_Reg *l, int nup);
-EXA_LOCAL void *exa_testudata(lua_State *L, int ud, const char *tname);
 EXA_LOCAL void exa_setmetatable(lua_State *L, const char *tname);
 #endif
 
