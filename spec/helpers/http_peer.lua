@@ -8,11 +8,14 @@
 -- X-Conns (connections accepted so far), so a test can count connections.
 --
 -- Routes (query parameters in brackets):
---   /json                      a small JSON body
+--   /json                      a small JSON body (HEAD: its head alone)
 --   /echo                      JSON {method, path, headers, body}
 --   /status?code=N             status N with a JSON error body
 --   /multi-header              two X-Multi headers
 --   /early-hints               103 Early Hints before the final 200
+--   /odd-headers               a folded header, padded and empty values, chunked trailers
+--   /huge-headers?n=           n header lines of 1 KiB each
+--   /empty-reply               reads the request, closes without a byte
 --   /chunked                   chunked body sent in three pieces
 --   /gzip                      gzip-encoded body
 --   /big?size=N                N bytes of 'x'
@@ -91,8 +94,13 @@ end
 
 local routes = {}
 
-routes["/json"] = function(c, id)
-  respond(c, id, 200, "application/json", cjson.encode { ok = true, conn = id })
+routes["/json"] = function(c, id, req)
+  local body = cjson.encode { ok = true, conn = id }
+  if req.method == "HEAD" then
+    head(c, id, 200, "OK", { "Content-Type: application/json", "Content-Length: " .. #body })
+  else
+    respond(c, id, 200, "application/json", body)
+  end
 end
 
 routes["/echo"] = function(c, id, req)
@@ -115,6 +123,22 @@ routes["/early-hints"] = function(c, id)
   sleep(0.05)
   respond(c, id, 200, "text/plain", "final", { "X-Final: yes" })
 end
+
+routes["/odd-headers"] = function(c, id)
+  head(c, id, 200, "OK", { "Content-Type: text/plain", "Transfer-Encoding: chunked", "Trailer: X-Trailer",
+    "X-Folded: first", " \t second", "X-Padded: \t padded value \t", "X-Empty:" })
+  chunk(c, "body")
+  send(c, "0\r\nX-Trailer: late\r\n\r\n")
+end
+
+routes["/huge-headers"] = function(c, id, req)
+  local h, pad = { "Content-Type: text/plain", "Content-Length: 2" }, string.rep("h", 1024)
+  for i = 1, tonumber(query(req.query).n) or 300 do h[#h + 1] = ("X-H%d: %s"):format(i, pad) end
+  head(c, id, 200, "OK", h)
+  send(c, "ok")
+end
+
+routes["/empty-reply"] = function() return "close" end
 
 routes["/chunked"] = function(c, id)
   head(c, id, 200, "OK", { "Content-Type: text/plain", "Transfer-Encoding: chunked" })
