@@ -102,6 +102,34 @@ describe("exa-agent-mock HTTP", function()
     assert.same({ 500, "SERVER_ERROR", "TIMEOUT" }, { st, b.error.type, b.error.code })
   end)
 
+  it("POST /_mock/reset starts the fail-first counts again", function()
+    local F = { headers = { "X-Mock-Fault: fail-first=1,status=502" }, key = "reset-counts" }
+    assert.equal(502, (srv:api("GET", "/agent/runs", nil, F)))
+    assert.equal(200, (srv:api("GET", "/agent/runs", nil, F)))
+    assert.equal(200, (srv:curl { method = "POST", path = "/_mock/reset" }))
+    assert.equal(502, (srv:api("GET", "/agent/runs", nil, F)))
+  end)
+
+  it("SIGINT and SIGTERM stop it with exit status 0", function()
+    local function alive(pid) -- not yet exited (a zombie has exited)
+      local f = io.open("/proc/" .. pid .. "/stat")
+      if not f then return false end
+      local stat = f:read("a")
+      f:close()
+      return not stat:match("^%d+ %b() Z")
+    end
+    for _, sig in ipairs { "INT", "TERM" } do
+      local s = mock.start {}
+      os.execute("kill -" .. sig .. " " .. s.pid)
+      for _ = 1, 100 do
+        if not alive(s.pid) then break end
+        mock.sleep(0.03)
+      end
+      local ok, how, code = s:stop("KILL") -- reaps it; KILL reaches only a server that ignored sig
+      assert.same({ true, "exit", 0 }, { ok, how, code }, sig)
+    end
+  end)
+
   it("html-error sends a non-JSON proxy page", function()
     local st, h, b, rawb = srv:api("GET", "/agent/runs", nil, { headers = { "X-Mock-Fault: html-error=502" } })
     assert.equal(502, st)
@@ -116,6 +144,15 @@ describe("exa-agent-mock HTTP", function()
     local t0 = cqueues.monotime()
     srv:api("GET", "/agent/runs", nil, { headers = { "X-Mock-Fault: delay-ms=300" } })
     assert.truthy(cqueues.monotime() - t0 >= 0.3)
+  end)
+
+  it("drip=MS sleeps MS between bytes", function()
+    local t0 = cqueues.monotime()
+    local reply = raw(srv.port, "GET /agent/runs?limit=1 HTTP/1.1\r\nx-api-key: drip-ms\r\n"
+      .. "Exa-Beta: agent-2026-05-07\r\nX-Mock-Fault: drip=1\r\nConnection: close\r\n\r\n")
+    local elapsed = cqueues.monotime() - t0
+    assert.truthy(reply:match("^HTTP/1%.1 200 "))
+    assert.truthy(elapsed >= #reply * 0.001 * 0.8, ("%d bytes in %.3f s"):format(#reply, elapsed))
   end)
 
   it("drip sends one byte per write and the body stays intact", function()
@@ -139,6 +176,9 @@ describe("exa-agent-mock HTTP", function()
   end)
 
   it("drop closes the connection without an answer; run-fail fails the run", function()
+    for _ = 1, 2 do -- every attempt
+      assert.equal(0, (srv:api("GET", "/agent/runs", nil, { headers = { "X-Mock-Fault: drop" } })))
+    end
     local st = srv:api("GET", "/agent/runs", nil, { headers = { "X-Mock-Fault: fail-first=1,drop" } })
     assert.equal(0, st)
     assert.equal(200, (srv:api("GET", "/agent/runs", nil, { headers = { "X-Mock-Fault: fail-first=1,drop" } })))

@@ -88,7 +88,6 @@ describe("exa-agent-mock SSE", function()
   end)
 
   it("close-after-events=N drops the connection after N events", function()
-    local before = srv:stats()
     local _, _, _, body = srv:api("POST", "/agent/runs", '{"query":"cut"}',
       { headers = { SSE, "X-Mock-Fault: close-after-events=3" } })
     local frames = parse(body)
@@ -104,7 +103,47 @@ describe("exa-agent-mock SSE", function()
     assert.equal(2, #more)
     assert.equal("4", more[1].id)
     assert.equal(0, srv:stats().open_streams)
-    assert.is_table(before)
+  end)
+
+  it("deleting an active run ends its live stream with agent_run.cancelled", function()
+    local body = '{"query":"delete me while streaming"}'
+    local text, id = "", nil
+    local cq = cqueues.new()
+    cq:wrap(function()
+      local s = socket.connect { host = "127.0.0.1", port = srv.port }
+      s:setmode("b", "b")
+      s:write("POST /agent/runs HTTP/1.1\r\nHost: x\r\nx-api-key: k\r\nExa-Beta: " .. mock.BETA .. "\r\n"
+        .. SSE .. "\r\nContent-Type: application/json\r\nContent-Length: " .. #body .. "\r\n"
+        .. "X-Mock-Fault: run-seconds=500\r\nConnection: close\r\n\r\n" .. body) -- 10 s at --speed 50
+      s:flush()
+      local deadline = cqueues.monotime() + 5
+      while cqueues.monotime() < deadline do
+        local chunk = s:xread(-4096, "b", deadline - cqueues.monotime())
+        if not chunk then break end
+        text = text .. chunk
+        if not id then
+          id = text:match('"id":"(agent_run_[%w]+)"')
+          if id then assert.equal(200, (srv:api("DELETE", "/agent/runs/" .. id, nil, { key = "k" }))) end
+        end
+      end
+      s:close()
+    end)
+    local t0 = cqueues.monotime()
+    assert(cq:loop())
+    assert.truthy(cqueues.monotime() - t0 < 4, "the stream did not end")
+    assert.truthy(text:find("\r\n0\r\n\r\n$"), "no final chunk")
+    local body, pos = {}, text:find("\r\n\r\n", 1, true) + 4
+    while true do -- de-chunk
+      local size, data = text:match("^(%x+)\r\n()", pos)
+      size = tonumber(size, 16)
+      if not size or size == 0 then break end
+      body[#body + 1] = text:sub(data, data + size - 1)
+      pos = data + size + 2
+    end
+    local frames = parse(table.concat(body))
+    assert.equal("agent_run.cancelled", frames[#frames].event)
+    assert.equal(404, (srv:api("GET", "/agent/runs/" .. id, nil, { key = "k" })))
+    assert.equal(0, srv:stats().open_streams)
   end)
 
   it("a client resetting a live stream does not leave it counted as open", function()

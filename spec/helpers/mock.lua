@@ -70,12 +70,14 @@ function mock.start(args)
   return srv
 end
 
---- Stop (SIGTERM) and reap the server. Idempotent.
-function Server:stop()
+--- Stop the server with signal sig (default TERM) and reap it. Returns what
+--- closing its pipe returns (under 5.4: true or nil, "exit" or "signal", code).
+--- Idempotent.
+function Server:stop(sig)
   if self.stopped then return end
   self.stopped = true
-  os.execute("kill " .. self.pid .. " 2>/dev/null")
-  self.pipe:close() -- waits for the process
+  os.execute("kill -" .. (sig or "TERM") .. " " .. self.pid .. " 2>/dev/null")
+  return self.pipe:close() -- waits for the process
 end
 
 --- Run curl against the server. opts: method, path, headers (list of "K: V"
