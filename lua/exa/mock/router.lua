@@ -105,9 +105,8 @@ function ops.get(_, ctx)
 end
 
 function ops.delete(app, ctx)
-  lifecycle.cancel(app, ctx.run)
+  lifecycle.cancel(app, ctx.run) -- its live streams send agent_run.cancelled and end
   app.store:remove(ctx.key, ctx.run)
-  ctx.run.cond:signal()
   return reply(200, { id = ctx.run.id, object = "agent_run.deleted", deleted = true })
 end
 
@@ -161,9 +160,7 @@ local function admin(app, req)
   if req.path == "/_mock/stats" and (req.method == "GET" or req.method == "HEAD") then return stats(app) end
   if req.path == "/_mock/reset" and req.method == "POST" then
     for _, t in pairs(app.store.teams) do
-      for _, run in ipairs(t.order) do
-        if not run.deleted then lifecycle.cancel(app, run) end
-      end
+      for _, run in ipairs(t.order) do lifecycle.cancel(app, run) end
     end
     app.store:reset()
     app.attempts = faults.counter()

@@ -80,11 +80,11 @@ local function pump(run, src, chunk, eol, limit, ka)
       elseif src.upto == nil and ev.terminal then
         break
       end
-    elseif src.upto ~= nil or run.deleted then
+    elseif src.upto ~= nil then
       break
     else
       local woke = run.cond:wait(ka)
-      if not woke and idx >= #run.events and not run.deleted then
+      if not woke and idx >= #run.events then
         ok = chunk(sse.comment("keep-alive", eol))
       end
     end

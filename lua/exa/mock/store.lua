@@ -26,8 +26,7 @@ end
 
 function store:get(key, id)
   local t = self.teams[key]
-  local run = t and t.by_id[id]
-  if run and not run.deleted then return run end
+  return t and t.by_id[id]
 end
 
 function store:remove(key, run)
@@ -62,9 +61,6 @@ function store:page(key, limit, cursor)
 end
 
 function store:reset()
-  for _, t in pairs(self.teams) do
-    for _, run in ipairs(t.order) do run.deleted = true end
-  end
   self.teams = {}
   self.count = 0
 end
