@@ -113,12 +113,11 @@ local function write_sse(app, out, req, res, keep)
     if gz then s = gz:write(s) end
     return out(("%x\r\n"):format(#s) .. s .. "\r\n")
   end
-  -- open_streams must come back down on every way out, an error raised while
-  -- streaming included: a leaked count reads as a stream still open.
+  -- pump returns on every way out (the socket returns I/O errors as values,
+  -- see serve), so the count comes back down.
   app.stats.open_streams = app.stats.open_streams + 1
-  local done, ok = pcall(pump, run, src, chunk, eol, limit, ka)
+  local ok = pump(run, src, chunk, eol, limit, ka)
   app.stats.open_streams = app.stats.open_streams - 1
-  if not done then error(ok, 0) end
   if ok ~= true then return false end
   local tail = gz and gz:finish() or ""
   if #tail > 0 then
