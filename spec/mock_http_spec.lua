@@ -187,6 +187,16 @@ describe("exa-agent-mock HTTP", function()
     assert.same({ "failed", "error" }, { run.status, run.stopReason })
   end)
 
+  it("applies no fault to /_mock/*", function()
+    for _, fault in ipairs { "explode", "drop", "html-error=502", "fail-first=1", "delay-ms=400", "gzip" } do
+      local t0 = cqueues.monotime()
+      local st, h = srv:curl { path = "/_mock/stats", headers = { "X-Mock-Fault: " .. fault, "Accept-Encoding: gzip" } }
+      assert.equal(200, st, fault)
+      assert.is_nil(h["content-encoding"], fault)
+      assert.truthy(cqueues.monotime() - t0 < 0.3, fault)
+    end
+  end)
+
   it("rejects an unknown fault name", function()
     local st, _, b = srv:api("GET", "/agent/runs", nil, { headers = { "X-Mock-Fault: explode" } })
     assert.equal(400, st)

@@ -205,7 +205,6 @@ local function injected(app, req, f, key)
 end
 
 local function route(app, req, f)
-  if req.path:sub(1, 7) == "/_mock/" then return admin(app, req) end
   local key = api_key(req.headers)
   local hit = injected(app, req, f, key)
   if hit then return hit end
@@ -244,6 +243,7 @@ end
 --- app.handle for the server: request -> response table.
 function router.handler(app)
   return function(req)
+    if req.path:sub(1, 7) == "/_mock/" then return admin(app, req) end -- no faults here
     local f, ferr = faults.parse(req.headers["x-mock-fault"])
     if not f then return fail(400, "INVALID_REQUEST", "Bad X-Mock-Fault header: " .. ferr) end
     local ok, res = pcall(route, app, req, f)
