@@ -172,36 +172,35 @@ end
 
 -- Dispatch -------------------------------------------------------------------
 
+-- { pattern, operations by method, run = the capture is a run id }
 local ROUTES = {
   { "^/agent/runs/?$", { POST = ops.create, GET = ops.list } },
-  { "^/agent/runs/([^/]+)/?$", { GET = ops.get, DELETE = ops.delete } },
-  { "^/agent/runs/([^/]+)/cancel/?$", { POST = ops.cancel } },
-  { "^/agent/runs/([^/]+)/events/?$", { GET = ops.events } },
+  { "^/agent/runs/([^/]+)/?$", { GET = ops.get, DELETE = ops.delete }, run = true },
+  { "^/agent/runs/([^/]+)/cancel/?$", { POST = ops.cancel }, run = true },
+  { "^/agent/runs/([^/]+)/events/?$", { GET = ops.events }, run = true },
 }
 
--- Faults that answer instead of the API: drop, html-error, fail-first.
+local function html_page(status, extra)
+  return { status = status, body = errors.html(status, http.reason(status)), content_type = "text/html",
+    headers = extra }
+end
+
+-- Faults that answer instead of the API: fail-first (for its first K
+-- attempts, then nothing), else drop and html-error on every attempt.
 local function injected(app, req, f, key)
-  if f.drop and not f["fail-first"] then return { drop = true } end
-  if f["html-error"] and not f["fail-first"] then
-    local status = tonumber(f["html-error"].value) or 502
-    return { status = status, body = errors.html(status, http.reason(status)), content_type = "text/html" }
-  end
   local ff = f["fail-first"]
   if ff then
     local k = tonumber(ff.value) or 1
     local n = app.attempts(key, req.headers["x-mock-fault"], req.method, req.path)
-    if n <= k then
-      if ff.drop or f.drop then return { drop = true } end
-      local status = tonumber(ff.status) or 503
-      local extra = {}
-      if ff["retry-after"] then extra[1] = { "Retry-After", tostring(ff["retry-after"]) } end
-      if ff.html or f["html-error"] then
-        return { status = status, body = errors.html(status, http.reason(status)), content_type = "text/html",
-          headers = extra }
-      end
-      return fail(status, ff.code, ("Injected failure %d of %d (X-Mock-Fault)."):format(n, k), extra)
-    end
+    if n > k then return nil end
+    if ff.drop or f.drop then return { drop = true } end
+    local status = tonumber(ff.status) or 503
+    local extra = ff["retry-after"] and { { "Retry-After", tostring(ff["retry-after"]) } } or nil
+    if ff.html or f["html-error"] then return html_page(status, extra) end
+    return fail(status, ff.code, ("Injected failure %d of %d (X-Mock-Fault)."):format(n, k), extra)
   end
+  if f.drop then return { drop = true } end
+  if f["html-error"] then return html_page(tonumber(f["html-error"].value) or 502) end
 end
 
 local function route(app, req, f)
@@ -228,7 +227,7 @@ local function route(app, req, f)
           { { "Allow", table.concat(allow, ", ") } })
       end
       local ctx = { req = req, key = key, faults = f }
-      if id ~= "" and r[1] ~= ROUTES[1][1] then
+      if r.run then
         if not validate.run_id(id) then return fail(400, "INVALID_REQUEST", "Invalid run id.") end
         ctx.run = app.store:get(key, id)
         if not ctx.run then return fail(404, "RUN_NOT_FOUND", "Run " .. id .. " was not found.") end
