@@ -331,8 +331,11 @@ describe("exa-agent-mock API", function()
     for _, k in ipairs { "connections", "open_connections", "requests", "open_streams", "runs" } do
       assert.is_number(s[k], k)
     end
+    local _, _, run = srv:api("POST", "/agent/runs", '{"query":"forget me"}')
+    assert.truthy(srv:stats().runs > 0)
     st, _, b = srv:curl { method = "POST", path = "/_mock/reset" }
     assert.equal(200, st)
     assert.equal(0, srv:stats().runs)
+    assert.equal(404, (srv:api("GET", "/agent/runs/" .. run.id)))
   end)
 end)
