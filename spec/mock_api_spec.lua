@@ -304,8 +304,8 @@ describe("exa-agent-mock API", function()
     assert.equal(200, st)
   end)
 
-  it("fails a run past one hour with TIMEOUT (run-seconds fault, --speed 3600)", function()
-    local s7 = mock.start { "--speed", "3600" }
+  it("fails a run past one hour with TIMEOUT (run-seconds fault, --speed 36000)", function()
+    local s7 = mock.start { "--speed", "36000" } -- the hour passes in 0.1 s
     local _, _, run = s7:api("POST", "/agent/runs", '{"query":"long"}', { headers = { "X-Mock-Fault: run-seconds=7200" } })
     run = s7:wait_run(run.id)
     conform("AgentRun", run)
