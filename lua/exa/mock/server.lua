@@ -119,9 +119,9 @@ local function write_sse(app, out, req, res, keep)
   local ok = pump(run, src, chunk, eol, limit, ka)
   app.stats.open_streams = app.stats.open_streams - 1
   if ok ~= true then return false end
-  local tail = gz and gz:finish() or ""
-  if #tail > 0 then
-    ok = out(("%x\r\n"):format(#tail) .. tail .. "\r\n")
+  if gz then -- the gzip trailer is the last data chunk
+    local tail = gz:finish()
+    if not out(("%x\r\n"):format(#tail) .. tail .. "\r\n") then return false end
   end
   return out("0\r\n\r\n") and keep
 end
