@@ -189,37 +189,16 @@ end)
 -- it fails verification, with it the handshake passes and the request gets
 -- as far as the (non-JSON) response.
 describe("ca_file", function()
-  local have_openssl = os.execute("command -v openssl >/dev/null 2>&1")
-  have_openssl = have_openssl == true or have_openssl == 0
-  local dir, pipe, pid, port
+  local tls_peer = require "helpers.tls_peer"
+  local have_openssl = tls_peer.available()
+  local peer
 
-  setup(function()
-    if not have_openssl then return end
-    dir = os.tmpname()
-    os.remove(dir)
-    assert(os.execute("mkdir -p " .. dir))
-    assert(os.execute("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
-      .. " -keyout " .. dir .. "/key.pem -out " .. dir .. "/cert.pem -days 2 -subj /CN=localhost"
-      .. " -addext subjectAltName=DNS:localhost >/dev/null 2>&1"))
-    pipe = assert(io.popen("echo $$; exec openssl s_server -accept 127.0.0.1:0 -www -cert "
-      .. dir .. "/cert.pem -key " .. dir .. "/key.pem 2>&1"))
-    pid = tonumber(pipe:read("*l"))
-    for line in pipe:lines() do
-      port = tonumber(line:match("^ACCEPT .*:(%d+)$"))
-      if port then break end
-    end
-    assert(port, "s_server did not start")
-  end)
-
-  teardown(function()
-    if pid then os.execute("kill " .. pid .. " 2>/dev/null") end
-    if pipe then pipe:close() end
-    if dir then os.execute("rm -rf " .. dir) end
-  end)
+  setup(function() peer = tls_peer.start() end)
+  teardown(function() if peer then peer:stop() end end)
 
   it("is passed to the TLS layer", function()
     if not have_openssl then return pending("no openssl command") end
-    local base = "https://localhost:" .. port
+    local base = "https://localhost:" .. peer.port
     local function fails(o)
       o.api_key, o.base_url, o.max_retries = "sk-tls", base, 0
       local c = exa.new(o)
@@ -229,8 +208,8 @@ describe("ca_file", function()
       return e
     end
     assert.equals("tls", fails{}.kind)
-    assert.equals("tls", fails{ ca_file = dir .. "/missing.pem" }.kind)
-    local e = fails{ ca_file = dir .. "/cert.pem" }
+    assert.equals("tls", fails{ ca_file = peer.dir .. "/missing.pem" }.kind)
+    local e = fails{ ca_file = peer.cert }
     assert.equals("protocol", e.kind, tostring(e)) -- s_server's HTML status page, over verified TLS
     assert.equals(200, e.status)
   end)

@@ -577,33 +577,12 @@ describe("exa.core http", function()
   end)
 
   describe("TLS (against openssl s_server)", function()
-    local tls, dir
-    local have_openssl = os.execute("command -v openssl >/dev/null 2>&1")
-    have_openssl = have_openssl == true or have_openssl == 0
+    local tls_peer = require "helpers.tls_peer"
+    local have_openssl = tls_peer.available()
+    local tls
 
-    setup(function()
-      if not have_openssl then return end
-      dir = os.tmpname()
-      os.remove(dir)
-      assert(os.execute("mkdir -p " .. dir))
-      -- a self-signed certificate for the name "localhost" only
-      assert(os.execute("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
-        .. " -keyout " .. dir .. "/key.pem -out " .. dir .. "/cert.pem -days 2 -subj /CN=localhost"
-        .. " -addext subjectAltName=DNS:localhost >/dev/null 2>&1"))
-      local f = assert(io.popen("echo $$; exec openssl s_server -accept 127.0.0.1:0 -www -cert "
-        .. dir .. "/cert.pem -key " .. dir .. "/key.pem 2>&1"))
-      tls = { pipe = f, pid = tonumber(f:read("*l")) }
-      for line in f:lines() do
-        tls.port = tonumber(line:match("^ACCEPT .*:(%d+)$"))
-        if tls.port then break end
-      end
-      assert(tls.port, "s_server did not start")
-    end)
-
-    teardown(function()
-      if tls then stop_peer(tls) end
-      if dir then os.execute("rm -rf " .. dir) end
-    end)
+    setup(function() tls = tls_peer.start() end)
+    teardown(function() if tls then tls:stop() end end)
 
     local function fetch(host, ca)
       local m = core.multi()
@@ -624,9 +603,9 @@ describe("exa.core http", function()
 
     it("trusts a ca_file, and still checks the host name against it", function()
       if not have_openssl then return pending("no openssl command") end
-      local r = assert(fetch("localhost", dir .. "/cert.pem"))
+      local r = assert(fetch("localhost", tls.cert))
       assert.equal(200, r.status)
-      local r2, err = fetch("127.0.0.1", dir .. "/cert.pem")
+      local r2, err = fetch("127.0.0.1", tls.cert)
       assert.is_nil(r2)
       assert.equal("tls", err.kind)
       assert.matches("127.0.0.1", err.message)
@@ -634,7 +613,7 @@ describe("exa.core http", function()
 
     it("reports an unreadable ca_file as a TLS failure", function()
       if not have_openssl then return pending("no openssl command") end
-      local _, err = fetch("localhost", dir .. "/missing.pem")
+      local _, err = fetch("localhost", tls.dir .. "/missing.pem")
       assert.equal("tls", err.kind)
       assert.equal(77, err.code)
     end)
