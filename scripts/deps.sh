@@ -7,9 +7,12 @@ set -euo pipefail
 mode=${1:-build}
 
 build_pkgs=(gcc make libc6-dev pkg-config ca-certificates libcurl4-openssl-dev lua-cjson
-  liblua5.1-0-dev liblua5.2-dev liblua5.3-dev liblua5.4-dev libluajit-5.1-dev)
+  liblua5.1-0-dev liblua5.2-dev liblua5.3-dev liblua5.4-dev libluajit2-5.1-dev)
 run_pkgs=(lua5.4 lua-cqueues curl)            # the simulator runs on Lua 5.4 + cqueues
-test_pkgs=(lua5.1 lua5.2 lua5.3 luajit lua-busted lua-yaml openssl valgrind)   # lua-yaml: the contract in mock specs; openssl: TLS tests; valgrind: tests/c
+# luajit2: OpenResty's LuaJIT branch, which Debian's nginx lua module and Neovim both accept
+# (the plain luajit package conflicts with libnginx-mod-http-lua).
+test_pkgs=(lua5.1 lua5.2 lua5.3 luajit2 lua-busted lua-yaml openssl valgrind   # lua-yaml: the contract in mock specs; openssl: TLS tests; valgrind: tests/c
+  neovim nginx libnginx-mod-http-lua lua-ldoc luarocks)    # hosts the specs start: headless Neovim (uv loop), nginx (cosocket transport); docs; rock installs
 
 case "$mode" in
   build) want=("${build_pkgs[@]}") ;;

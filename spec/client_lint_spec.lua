@@ -1,5 +1,5 @@
 -- No globals in the Lua layer: every module under lua/exa/ (the simulator's
--- lua/exa/mock/ excepted) is loaded in an environment that raises on any
+-- lua/exa_mock/ excepted) is loaded in an environment that raises on any
 -- global assignment, and on any global read except standard names at load
 -- time (that is where a module localizes them). Then, with luac 5.4, no
 -- function body may touch _ENV at all.

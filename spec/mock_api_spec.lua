@@ -4,7 +4,7 @@ if _VERSION ~= "Lua 5.4" then return end -- the simulator and its specs are Lua 
 
 local mock = require "helpers.mock"
 local json = require "exa.json"
-local schema = require "exa.mock.schema"
+local schema = require "exa_mock.schema"
 local lyaml = require "lyaml"
 
 -- A verbatim copy of ../shared/spec/exa-agent-api-openapi.patched.yml: CI has only the repo.

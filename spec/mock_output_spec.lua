@@ -5,7 +5,7 @@ if _VERSION ~= "Lua 5.4" then return end -- the simulator and its specs are Lua 
 
 local mock = require "helpers.mock"
 local json = require "exa.json"
-local schema = require "exa.mock.schema"
+local schema = require "exa_mock.schema"
 
 local COMPANIES = [[{"type":"object","required":["companies"],"properties":{"companies":{"type":"array",
   "maxItems":5,"items":{"type":"object","required":["name","round","amount","sourceUrl"],

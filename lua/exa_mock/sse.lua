@@ -1,4 +1,4 @@
--- exa.mock.sse: server-sent event framing.
+-- exa_mock.sse: server-sent event framing.
 local json = require "exa.json"
 
 local sse = {}

@@ -1,10 +1,10 @@
--- exa.mock.lifecycle: one run from queued to a terminal status, its stored
+-- exa_mock.lifecycle: one run from queued to a terminal status, its stored
 -- events, usage and cost, and its JSON representation.
 local condition = require "cqueues.condition"
 local json = require "exa.json"
-local util = require "exa.mock.util"
-local pricing = require "exa.mock.pricing"
-local generate = require "exa.mock.generate"
+local util = require "exa_mock.util"
+local pricing = require "exa_mock.pricing"
+local generate = require "exa_mock.generate"
 
 local lifecycle = {}
 

@@ -1,12 +1,12 @@
--- exa.mock.generate: the fake research result of a run. One set of findings
+-- exa_mock.generate: the fake research result of a run. One set of findings
 -- per run (an entity, its topic, facts and sources) feeds everything: the
 -- search steps and the sources they add, the answer text that cites them,
 -- the structured value (which validates against the outputSchema) and its
 -- field-level grounding. Reproducible: output depends only on (seed, request).
 local json = require "exa.json"
-local util = require "exa.mock.util"
-local schema = require "exa.mock.schema"
-local W = require "exa.mock.words"
+local util = require "exa_mock.util"
+local schema = require "exa_mock.schema"
+local W = require "exa_mock.words"
 
 local generate = {}
 

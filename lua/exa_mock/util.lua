@@ -1,4 +1,4 @@
--- exa.mock.util: clock, RFC 3339 timestamps, a seedable PRNG, run ids, deep equality.
+-- exa_mock.util: clock, RFC 3339 timestamps, a seedable PRNG, run ids, deep equality.
 local cqueues = require "cqueues"
 
 local util = {}

@@ -1,4 +1,4 @@
--- exa.mock.words: the vocabulary of the fake research.
+-- exa_mock.words: the vocabulary of the fake research.
 return {
   first = { "Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Radia", "Leslie",
     "Margaret", "John", "Katherine", "Dennis", "Shafi", "Tim" },

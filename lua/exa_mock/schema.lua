@@ -1,4 +1,4 @@
--- exa.mock.schema: the JSON Schema subset the simulator understands: local
+-- exa_mock.schema: the JSON Schema subset the simulator understands: local
 -- $ref resolution, a structural "is this usable" check and a validator.
 -- Keywords: type, properties, required, additionalProperties, items,
 -- prefixItems, enum, const, minItems/maxItems, minimum/maximum,
@@ -6,8 +6,8 @@
 -- format (uri, email, date-time, date, phone), anyOf/oneOf/allOf, not,
 -- $ref into $defs/definitions/components. pattern is not checked.
 local json = require "exa.json"
-local util = require "exa.mock.util"
-local is_object = require("exa.mock.validate").is_object
+local util = require "exa_mock.util"
+local is_object = require("exa_mock.validate").is_object
 
 local schema = {}
 

@@ -1,4 +1,4 @@
--- exa.mock.errors: the error bodies of the contract, {"error":{type,code,message}}.
+-- exa_mock.errors: the error bodies of the contract, {"error":{type,code,message}}.
 local json = require "exa.json"
 
 local errors = {}

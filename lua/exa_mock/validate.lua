@@ -1,4 +1,4 @@
--- exa.mock.validate: checks a create-run body like the service and returns the
+-- exa_mock.validate: checks a create-run body like the service and returns the
 -- canonical request stored with the run (unknown top-level fields are kept).
 local json = require "exa.json"
 

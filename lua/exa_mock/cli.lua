@@ -1,4 +1,4 @@
--- exa.mock.cli: command-line flags of bin/exa-agent-mock.
+-- exa_mock.cli: command-line flags of bin/exa-agent-mock.
 local cli = {}
 
 cli.USAGE = [[

@@ -1,13 +1,13 @@
--- exa.mock.router: request checks (faults, auth, beta header) and the API
+-- exa_mock.router: request checks (faults, auth, beta header) and the API
 -- operations of the contract, plus the /_mock admin endpoints.
 local json = require "exa.json"
-local errors = require "exa.mock.errors"
-local faults = require "exa.mock.faults"
-local validate = require "exa.mock.validate"
-local lifecycle = require "exa.mock.lifecycle"
-local generate = require "exa.mock.generate"
-local http = require "exa.mock.http"
-local util = require "exa.mock.util"
+local errors = require "exa_mock.errors"
+local faults = require "exa_mock.faults"
+local validate = require "exa_mock.validate"
+local lifecycle = require "exa_mock.lifecycle"
+local generate = require "exa_mock.generate"
+local http = require "exa_mock.http"
+local util = require "exa_mock.util"
 
 local router = {}
 

@@ -1,4 +1,4 @@
--- exa.mock.http: HTTP/1.1 request parsing from a cqueues socket and response
+-- exa_mock.http: HTTP/1.1 request parsing from a cqueues socket and response
 -- head formatting. Nothing here knows about the API.
 local http = {}
 

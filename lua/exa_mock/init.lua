@@ -1,13 +1,13 @@
--- exa.mock: a local simulator of the Exa Agent API (see docs/simulator.md).
---   require("exa.mock").main(arg)  -- what bin/exa-agent-mock runs
+-- exa_mock: a local simulator of the Exa Agent API (see docs/simulator.md).
+--   require("exa_mock").main(arg)  -- what bin/exa-agent-mock runs
 local cqueues = require "cqueues"
 local signal = require "cqueues.signal"
-local cli = require "exa.mock.cli"
-local util = require "exa.mock.util"
-local store = require "exa.mock.store"
-local faults = require "exa.mock.faults"
-local router = require "exa.mock.router"
-local server = require "exa.mock.server"
+local cli = require "exa_mock.cli"
+local util = require "exa_mock.util"
+local store = require "exa_mock.store"
+local faults = require "exa_mock.faults"
+local router = require "exa_mock.router"
+local server = require "exa_mock.server"
 
 local mock = {}
 

@@ -1,4 +1,4 @@
--- exa.mock.gzip: a streaming gzip writer using stored (uncompressed) deflate
+-- exa_mock.gzip: a streaming gzip writer using stored (uncompressed) deflate
 -- blocks. Valid for every gzip reader, needs no zlib, and can flush per SSE event.
 local gzip = {}
 

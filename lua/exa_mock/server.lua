@@ -1,12 +1,12 @@
--- exa.mock.server: the accept loop, per-connection keep-alive loop, response
+-- exa_mock.server: the accept loop, per-connection keep-alive loop, response
 -- writing (with the transport faults: delay, drip, gzip, drop, close-after-events)
--- and the SSE writer. The API itself lives in exa.mock.router.
+-- and the SSE writer. The API itself lives in exa_mock.router.
 local cqueues = require "cqueues"
 local socket = require "cqueues.socket"
-local http = require "exa.mock.http"
-local sse = require "exa.mock.sse"
-local gzip = require "exa.mock.gzip"
-local errors = require "exa.mock.errors"
+local http = require "exa_mock.http"
+local sse = require "exa_mock.sse"
+local gzip = require "exa_mock.gzip"
+local errors = require "exa_mock.errors"
 
 local server = {}
 

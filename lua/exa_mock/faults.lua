@@ -1,4 +1,4 @@
--- exa.mock.faults: the X-Mock-Fault request header.
+-- exa_mock.faults: the X-Mock-Fault request header.
 --   header := item (';' item)*     item := name ['=' value] (',' key ['=' value])*
 -- e.g. "fail-first=2,status=503,retry-after=1; drip; sse-eol=crlf"
 local faults = {}

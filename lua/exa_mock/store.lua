@@ -1,5 +1,5 @@
--- exa.mock.store: runs per team (api key), newest-first pages with stable
--- cursors, and deletion. Runs are plain tables owned by exa.mock.lifecycle.
+-- exa_mock.store: runs per team (api key), newest-first pages with stable
+-- cursors, and deletion. Runs are plain tables owned by exa_mock.lifecycle.
 local store = {}
 store.__index = store
 
