@@ -4,6 +4,7 @@
 -- printing or dumping a client never shows it.
 local type, pairs, ipairs, setmetatable, tostring, pcall, error =
   type, pairs, ipairs, setmetatable, tostring, pcall, error
+local require, package = require, package
 local os_getenv, string_format, string_gsub, string_find =
   os.getenv, string.format, string.gsub, string.find
 local table_concat = table.concat
@@ -11,6 +12,8 @@ local table_concat = table.concat
 local errors = require "exa.errors"
 local validate = require "exa.validate"
 local transport = require "exa.transport"
+local loop_mod = require "exa.loop"
+local http_curl = require "exa.http_curl"
 local runs = require "exa.runs"
 local VERSION = require "exa.version"
 
@@ -38,7 +41,36 @@ local KNOWN = {
   max_retries = true, ca_file = true, connect_timeout = true, stream_idle_timeout = true,
   retry_base_delay = true, retry_max_delay = true, max_retry_after = true,
   retry_concurrency_limit = true, sleep = true, on_retry = true,
+  loop = true, transport = true, create_marker = true,
 }
+
+-- Inside an OpenResty request context the default is the cosocket backend.
+local function in_openresty()
+  local ngx = package.loaded.ngx
+  return type(ngx) == "table" and type(ngx.socket) == "table" and type(ngx.get_phase) == "function"
+end
+
+-- The backend and, for curl, its loop.
+local function backend_for(o)
+  local name = o.transport
+  if name ~= nil and name ~= "curl" and name ~= "ngx" then
+    invalid("transport", "transport must be \"curl\" or \"ngx\", got " .. validate.describe(name))
+  end
+  if o.loop ~= nil and not loop_mod.is_loop(o.loop) then
+    invalid("loop", "loop must be an exa.loop() object")
+  end
+  if name == nil then name = (o.loop == nil and in_openresty()) and "ngx" or "curl" end
+  if name == "ngx" then
+    if o.loop ~= nil then invalid("loop", "the ngx transport waits through nginx: it takes no loop") end
+    local ok, ngx_http = pcall(require, "exa.ngx_http")
+    if not ok then
+      invalid("transport", "the ngx transport needs OpenResty (lua-nginx-module): " .. tostring(ngx_http))
+    end
+    return ngx_http.new{}
+  end
+  local private = o.loop == nil
+  return http_curl.new{ loop = o.loop or loop_mod.new(), private = private }
+end
 
 local new
 
@@ -118,7 +150,12 @@ function new(o)
     if o[f] ~= nil and type(o[f]) ~= "function" then invalid(f, f .. " must be a function") end
   end
 
+  if o.create_marker ~= nil and type(o.create_marker) ~= "boolean" then
+    invalid("create_marker", "create_marker must be a boolean")
+  end
+  local backend = backend_for(o)
   local t = transport.new{
+    backend = backend,
     api_key = key,
     auth = auth,
     base_url = base,
@@ -137,9 +174,11 @@ function new(o)
     on_retry = o.on_retry,
     user_agent = transport.user_agent(VERSION),
   }
+  t.create_marker = o.create_marker
 
   local c = setmetatable({
     base_url = base,
+    loop = backend.loop,
     betas = bl,
     auth = auth,
     runs = runs.new(t),

@@ -93,15 +93,9 @@ local function escape_pattern(s)
   return (string_gsub(s, "[%^%$%(%)%%%.%[%]%*%+%-%?]", "%%%0"))
 end
 
---- RFC 3986 percent-encoding (unreserved characters kept). The transport
---- encodes query values with this same function, so redact() finds a key
---- exactly as it would appear in a URL.
-local function percent_encode(s)
-  return (string_gsub(s, "[^%w%-%._~]", function(c)
-    return string_format("%%%02X", string_byte(c))
-  end))
-end
-M.percent_encode = percent_encode
+-- The transport encodes query values with url.encode too, so redact() finds
+-- a key exactly as it would appear in a URL.
+local percent_encode = require("exa.url").encode
 
 local function scrubber(secret)
   local needles = { secret }

@@ -21,8 +21,10 @@ local exa = {
   is_array = json.is_array,
   is_error = errors.is_error,
   run = builder.run,
-  TERMINAL_EVENTS = require("exa.stream").TERMINAL_EVENTS,
-  TERMINAL_STATUS = require("exa.runs").TERMINAL_STATUS,
+  TERMINAL_EVENTS = require("exa.api").TERMINAL_EVENTS,
+  TERMINAL_STATUS = require("exa.api").TERMINAL_STATUS,
+  --- exa.loop([opts]): a loop to run tasks on (see exa/loop.lua).
+  loop = require("exa.loop").new,
 }
 
 --- Encode / decode JSON the way the client does (exa.null, arrays kept).

@@ -3,7 +3,9 @@
 -- arguments before any byte is sent and raises error objects on failure.
 local type, pairs, setmetatable, error, tostring, pcall =
   type, pairs, setmetatable, error, tostring, pcall
-local string_format = string.format
+local ipairs, io_open = ipairs, io.open
+local string_format, string_byte = string.format, string.byte
+local table_concat, math_floor = table.concat, math.floor
 
 local validate = require "exa.validate"
 local body = require "exa.body"
@@ -12,13 +14,18 @@ local errors = require "exa.errors"
 local stream = require "exa.stream"
 local clock = require "exa.clock"
 local json = require "exa.json"
+local api = require "exa.api"
+local retry = require "exa.retry"
+local batch = require "exa.batch"
+local ypcall = require("exa.pcall").pcall
 
 local M = {}
 local Runs = {}
 Runs.__index = Runs
 
-local TERMINAL_STATUS = stream.TERMINAL_STATUS
+local TERMINAL_STATUS = api.TERMINAL_STATUS
 M.TERMINAL_STATUS = TERMINAL_STATUS
+local MARKER_KEY = api.MARKER_KEY
 
 function M.new(transport)
   return setmetatable({ _t = transport }, Runs)
@@ -35,6 +42,9 @@ local function call_opts(opts)
   end
   if opts.max_retries ~= nil and (not validate.is_integer(opts.max_retries) or opts.max_retries < 0) then
     errors.invalid("options.max_retries", "options.max_retries must be a non-negative integer")
+  end
+  if opts.marker ~= nil and type(opts.marker) ~= "boolean" then
+    errors.invalid("options.marker", "options.marker must be a boolean")
   end
   return opts
 end
@@ -79,19 +89,90 @@ local function page_query(params)
   return q
 end
 
-local function create_body(params)
+-- A fresh marker for one create: 128 random bits as hex.
+local function new_marker()
+  local f = io_open("/dev/urandom", "rb")
+  local b = f and f:read(16)
+  if f then f:close() end
+  local hex = {}
+  for i = 1, 16 do
+    local byte = b and #b == 16 and string_byte(b, i) or math_floor(retry.jitter() * 256)
+    hex[i] = string_format("%02x", byte)
+  end
+  return table_concat(hex)
+end
+
+-- The encoded create body, and its marker: metadata[MARKER_KEY] (the
+-- caller's own value when it set one) unless marking is off.
+local function create_body(params, mark)
   params = builder.unwrap(params)
   validate.create_params(params)
-  return body.encode(body.create(params))
+  local b = body.create(params)
+  local marker
+  if mark then
+    local md = b.metadata
+    if type(md) ~= "table" or md == json.null then
+      md = {}
+      b.metadata = md
+    end
+    marker = md[MARKER_KEY]
+    if type(marker) ~= "string" or marker == "" then
+      marker = new_marker()
+      md[MARKER_KEY] = marker
+    end
+  end
+  return body.encode(b), marker
+end
+
+-- Is marking on for this call? (client option create_marker, per-call marker)
+local function marking(self, opts)
+  if opts.marker ~= nil then return opts.marker ~= false end
+  return self._t.create_marker ~= false
+end
+
+--- The run whose metadata carries marker among the newest runs: the run,
+--- false when none does, or nil and the error when the lookup failed.
+function Runs:find_marker(marker, opts)
+  local q = { limit = 100 }
+  for _ = 1, 2 do
+    local ok, page = ypcall(self.list, self, q, opts)
+    if not ok then return nil, page end
+    if type(page) ~= "table" or type(page.data) ~= "table" then
+      return nil, errors.new{ kind = "protocol", message = "list response has no data array" }
+    end
+    for _, run in ipairs(page.data) do
+      local req = type(run) == "table" and run.request
+      local md = type(req) == "table" and req.metadata
+      if type(md) == "table" and md[MARKER_KEY] == marker then return run end
+    end
+    if page.hasMore ~= true or type(page.nextCursor) ~= "string" then break end
+    q.cursor = page.nextCursor
+  end
+  return false
+end
+
+-- The transport spec of a create (JSON or stream), with its marker and the
+-- lookup the retry policy uses when its outcome is unknown.
+local function create_spec(self, b, marker, opts)
+  local s = spec("POST", "/agent/runs", opts, { body = b, retry = "create" })
+  if marker then
+    s.marker, s.marker_key = marker, MARKER_KEY
+    s.resolve = function() return self:find_marker(marker, { headers = opts.headers }) end
+  end
+  return s
 end
 
 local function run_path(id) return "/agent/runs/" .. validate.id(id, "id") end
 
 --- POST /agent/runs -> the run.
 function Runs:create(params, opts)
-  local b
-  b, opts = checked(self, function() return create_body(params), call_opts(opts) end)
-  return (self._t:json(spec("POST", "/agent/runs", opts, { body = b, retry = "create" })))
+  local b, marker
+  b, marker, opts = checked(self, function()
+    local o = call_opts(opts)
+    local bb, mk = create_body(params, marking(self, o))
+    return bb, mk, o
+  end)
+  return (self._t:json(create_spec(self, b, marker, opts)))
 end
 
 -- get, cancel and delete: one run by id, safe to repeat.
@@ -197,9 +278,13 @@ end
 --- Returns the stream (callable iterator) and, for 5.4's generic for, a
 --- to-be-closed value that frees the transfer if the loop is left early.
 function Runs:stream(params, opts)
-  local b
-  b, opts = checked(self, function() return create_body(params), stream_opts(opts) end)
-  local s = stream.new(self._t, self, spec("POST", "/agent/runs", opts, { body = b, retry = "create" }),
+  local b, marker
+  b, marker, opts = checked(self, function()
+    local o = stream_opts(opts)
+    local bb, mk = create_body(params, marking(self, o))
+    return bb, mk, o
+  end)
+  local s = stream.new(self._t, self, create_spec(self, b, marker, opts),
     { mode = "live", resume = opts.resume })
   return s, nil, nil, s
 end
@@ -252,6 +337,13 @@ function Runs:wait(id, params, opts)
     self._t.sleep(delay)
     if not interval and delay < 5 then delay = delay * 1.5 end
   end
+end
+
+--- Run every params of list to its end, at most opts.concurrency (default 2,
+--- the account's default limit) active at once; returns the terminal runs in
+--- input order. See exa/batch.lua.
+function Runs:batch(list, opts)
+  return batch.run(self, list, opts)
 end
 
 return M

@@ -1,92 +1,78 @@
--- exa.stream: SSE iterators over a run's events.
+-- exa.stream: SSE iterators over a run's events, as a state machine.
 --
---   live   POST /agent/runs with Accept: text/event-stream. If the connection
---          drops before a terminal event, the stream resumes transparently:
---          it replays from the last event id it delivered, and since replay
---          only sends what is stored and closes, it polls replay (short
---          backoff, a GET of the run when nothing new came) until the
---          terminal event arrives. Every event is delivered once, in order.
---   replay GET /agent/runs/{id}/events with Accept: text/event-stream and
---          Last-Event-ID: ends when the server closes; a transfer error
---          mid-replay re-replays from the last delivered id.
+--   live    the POST /agent/runs event stream of a new run
+--     │     (dropped, or ended before the terminal event)
+--     ▼
+--   follow  GET /agent/runs/{id}/events replays from the last delivered id,
+--     │     again and again (polling a run that is still going) until the
+--     │     terminal event; a replay stream starts here
+--     ▼
+--   done
+--
+-- Promises: every event is delivered once, in order; a live stream ends
+-- cleanly only after the terminal event; a replay ends cleanly only when its
+-- body was not cut (no unterminated event discarded) and the run, if it has
+-- ended, gave its terminal event. Otherwise it reconnects (one attempt
+-- budget per stream, refilled by progress, retry.lua) or raises.
 --
 -- A stream is a callable object, so `for ev in client.runs:stream(p) do`
 -- works on every Lua; on 5.4 the 4th value the runs methods return closes
 -- the transfer when the loop is left early (break, error). s:close() does it
--- by hand. The C core never calls Lua, so a stream can be iterated from a
--- coroutine that yields between events.
-local type, setmetatable, tonumber, error, pcall =
-  type, setmetatable, tonumber, error, pcall
-local string_find = string.find
+-- by hand. Inside a loop task every wait yields the task (loop.lua).
+local type, setmetatable, tonumber, tostring, error, string_format =
+  type, setmetatable, tonumber, tostring, error, string.format
 
 local json = require "exa.json"
 local errors = require "exa.errors"
+local pcall = require("exa.pcall").pcall
+local retry = require "exa.retry"
+local api = require "exa.api"
 
 local M = {}
 
-local TERMINAL = {
-  ["agent_run.completed"] = true,
-  ["agent_run.failed"] = true,
-  ["agent_run.cancelled"] = true,
-}
+local TERMINAL = api.TERMINAL_EVENTS
+local TERMINAL_STATUS = api.TERMINAL_STATUS
+local LIFECYCLE = api.LIFECYCLE_EVENTS
 M.TERMINAL_EVENTS = TERMINAL
-
-local LIFECYCLE = {
-  ["agent_run.created"] = true, ["agent_run.started"] = true,
-  ["agent_run.completed"] = true, ["agent_run.failed"] = true,
-  ["agent_run.cancelled"] = true,
-}
-
--- Run statuses from which a run never moves on (runs.wait uses them too).
-local TERMINAL_STATUS = { completed = true, failed = true, cancelled = true }
 M.TERMINAL_STATUS = TERMINAL_STATUS
 
 -- errors that a replay cannot cure: the same bytes would fail again
-local FATAL_KIND = { too_large = true, sse = true, tls = true }
+local FATAL_KIND = { too_large = true, sse = true, tls = true, closed = true, loop = true }
 
 local Stream = {}
 Stream.__index = Stream
 
--- Resume polling: the wait after a replay that brought nothing new doubles
--- from POLL_MIN up to POLL_MAX seconds.
+-- Polling a run that is still going: the wait after a replay that brought
+-- nothing new doubles from POLL_MIN up to POLL_MAX seconds.
 local POLL_MIN, POLL_MAX = 0.1, 2
 
--- The event table exa.core made for us becomes the user's event: data
--- decoded when it is JSON, the SSE retry field (ours, not theirs) dropped.
-local function shape(ev)
-  local v = json.decode(ev.data)
-  if v ~= nil then ev.data = v end
-  ev.retry = nil
-end
-
---- runs: the runs resource (for get); spec: transport spec of the first
+--- transport; runs: the runs resource (get, find_marker); spec: the first
 --- request; o: {mode = "live"|"replay", run_id=, last_event_id=, resume=}
 function M.new(transport, runs, spec, o)
-  local self = setmetatable({
+  return setmetatable({
     transport = transport,
     runs = runs,
     spec = spec,
-    mode = o.mode,
+    state = o.mode == "live" and "live" or "follow",
+    replay = o.mode == "replay", -- a replay ends with what is stored
     run_id = o.run_id,
     last_event_id = o.last_event_id,
     high = tonumber(o.last_event_id or ""),
     resume = o.resume ~= false,
-    max_failures = transport.max_retries + 1,
-    failures = 0,
-    delay = nil,
-    done = false,
-    t = nil,
+    budget = retry.budget(spec.max_retries or transport.max_retries),
+    h = nil,
     got_new = false,
+    poll = nil,
     resumes = 0,
   }, Stream)
-  return self
 end
 
 function Stream:close()
-  self.done = true
-  if self.t then
-    self.t:close()
-    self.t = nil
+  self.state = "done"
+  local h = self.h
+  if h then
+    self.h = nil
+    h:close()
   end
 end
 
@@ -97,127 +83,175 @@ function Stream:__call()
   return self:next()
 end
 
-function Stream:replay_spec_for(run_id)
+--- The number of requests this stream has sent so far.
+function Stream:attempts() return self.budget.attempts end
+
+function Stream:replay_spec()
   local s = self.spec
   return {
     method = "GET",
-    path = "/agent/runs/" .. run_id .. "/events",
+    path = "/agent/runs/" .. self.run_id .. "/events",
     headers = s.headers,
     retry = "idempotent",
     max_retries = s.max_retries,
+    last_event_id = self.last_event_id,
   }
 end
 
-local function is_dup(self, id)
-  if self.following then
-    local n = tonumber(id or "")
-    if n and self.high and n <= self.high then return true end
-  end
-  return false
+local function fail(self, e)
+  self:close()
+  error(e, 0)
 end
 
--- The transfer ended (cleanly when err is nil). Decide: finish, or set up
--- the next replay (after sleeping), or raise.
-function Stream:ended(err)
-  if self.t then self.t:close(); self.t = nil end
-  local e = err and self.transport:stream_error(err, self.spec_in_use)
-  if e and FATAL_KIND[e.kind] then self.done = true; error(e, 0) end
-  if self.mode == "replay" and not e then
-    self.done = true
-    return false
-  end
-  if self.mode == "live" and not self.following then
-    if not self.resume or not self.run_id then
-      self.done = true
-      if e then
-        if not self.run_id then
-          e.message = e.message .. " (the stream broke before the run id arrived; a run may have been created)"
-        end
-        error(e, 0)
-      end
-      return false
+local function to_follow(self, run_id)
+  if run_id then self.run_id = run_id end
+  self.state = "follow"
+  self.resumes = self.resumes + 1
+  self.poll = nil
+end
+
+-- Open the transfer of the current state.
+function Stream:open()
+  local t = self.transport
+  if self.state == "live" then
+    self.in_use = self.spec
+    local ok, h, found = pcall(t.open_sse, t, self.spec, self.budget)
+    if not ok then fail(self, h) end
+    if found then -- an earlier attempt did create the run: continue it by replay
+      to_follow(self, found.id)
+      return self:open()
     end
-    -- switch to following the run through replays
-    self.following = true
-    self.replay_spec = self:replay_spec_for(self.run_id)
-    self.resumes = self.resumes + 1
-    self.delay = nil
-    return true
+    self.h = h
+  else
+    local rs = self:replay_spec()
+    self.in_use = rs
+    local ok, h = pcall(t.open_sse, t, rs, self.budget)
+    if not ok then fail(self, h) end
+    self.h = h
   end
-  -- replay mode after an error, or following
-  if self.mode == "replay" then
-    self.following = true
-    if not self.replay_spec then self.replay_spec = self.spec end
-  end
-  if e then
-    self.failures = self.failures + 1
-    if self.failures > self.max_failures then self.done = true; error(e, 0) end
-  elseif self.mode == "live" and not self.got_new then
-    -- a replay that brought nothing new: is the run still going?
-    local run = self.runs:get(self.run_id, { headers = self.spec.headers })
-    if type(run) == "table" and TERMINAL_STATUS[run.status] then
-      if self.final_replay then
-        self.done = true -- ended with a status we have no terminal event for
-        return false
-      end
-      self.final_replay = true
-      return true
+  self.got_new = false
+end
+
+-- A failure of this stream: reconnect after the policy's delay, or raise.
+local function failure(self, e, policy)
+  local action, delay = retry.decide(e, policy, self.budget, self.transport)
+  if not action then fail(self, e) end
+  if self.transport.on_retry then self.transport.on_retry(e, self.budget.attempts, delay) end
+  self.transport.sleep(delay)
+  return action
+end
+
+local function incomplete(self, message)
+  local s = self.in_use or self.spec
+  return errors.new{ kind = "incomplete", method = s.method,
+    url = self.transport.display_base .. s.path, message = message }
+end
+
+-- Is the run over? (a GET of its own, with its own retries)
+local function run_status(self)
+  local ok, run = pcall(self.runs.get, self.runs, self.run_id, { headers = self.spec.headers })
+  if not ok then fail(self, run) end
+  return type(run) == "table" and run.status or nil
+end
+
+-- The transfer ended: cleanly (err nil; partial: an unterminated event was
+-- discarded) or not. Decide the next state.
+function Stream:ended(err, partial)
+  local h = self.h
+  self.h = nil
+  if h then h:close() end
+  local e = err and self.transport:stream_error(err, self.in_use or self.spec)
+  if e and FATAL_KIND[e.kind] then fail(self, e) end
+  if self.state == "live" then
+    e = e or incomplete(self, partial and "the stream was cut inside an event"
+      or "the stream ended before the run's terminal event")
+    if not self.resume then fail(self, e) end
+    if self.run_id then
+      failure(self, e, "idempotent")
+      to_follow(self)
+      return
     end
+    -- no event carrying the run id came: a run may or may not exist
+    local marker = self.spec.marker
+    if not marker then
+      e.message = e.message .. " (no run id arrived; a run may have been created)"
+      fail(self, e)
+    end
+    local action = failure(self, e, "create")
+    if action == "resolve" then
+      local found, lerr = self.runs:find_marker(marker)
+      if found then return to_follow(self, found.id) end
+      if found == nil then
+        fail(self, errors.new{ kind = "ambiguous", cause = e, client_request_id = marker,
+          attempts = self.budget.attempts,
+          message = string_format("the stream ended before the run id arrived and looking for the "
+            .. "create's marker failed (%s): look for metadata.%s = %q before creating again",
+            tostring(lerr and lerr.message), api.MARKER_KEY, marker) })
+      end
+    end
+    return -- not created: send the create again (same marker)
   end
-  if self.got_new then
-    self.delay = nil
-    return true
+  -- following by replay
+  if e or partial then
+    failure(self, e or incomplete(self, "the replay was cut inside an event"), "idempotent")
+    return
   end
-  local d = self.delay and self.delay * 2 or POLL_MIN
+  if self.got_new and not self.replay then
+    self.poll = nil
+    return -- more may be stored already: replay again at once
+  end
+  local status = run_status(self)
+  if TERMINAL_STATUS[status] then
+    -- the run has ended, so its terminal event is stored: this replay was cut
+    failure(self, incomplete(self, string_format("run %s is %s but the replay ended without its "
+      .. "terminal event", self.run_id, tostring(status))), "idempotent")
+    return
+  end
+  if self.replay then
+    self:close() -- a replay of a running run ends with what was stored
+    return
+  end
+  local d = self.poll and self.poll * 2 or POLL_MIN
   if d > POLL_MAX then d = POLL_MAX end
-  self.delay = d
+  self.poll = d
   self.transport.sleep(d)
-  return true
+end
+
+-- The event table exa.core made for us becomes the user's event: data
+-- decoded when it is JSON, the SSE retry field (ours, not theirs) dropped.
+local function shape(ev)
+  local v = json.decode(ev.data)
+  if v ~= nil then ev.data = v end
+  ev.retry = nil
+  ev.has_id = nil
 end
 
 function Stream:next()
-  while not self.done do
-    if not self.t then
-      self.spec_in_use = self.following and self.replay_spec or self.spec
-      if self.following then self.replay_spec.last_event_id = self.last_event_id end
-      local ok, e = pcall(self.transport.open_sse, self.transport, self.spec_in_use)
-      if not ok then
-        -- opening a resume replay failed after the transport's own retries
-        if self.following and errors.is_error(e) and e.retryable and not self.done then
-          self.failures = self.failures + 1
-          if self.failures > self.max_failures then self.done = true; error(e, 0) end
-          self.transport.sleep(POLL_MAX)
-        else
-          self.done = true
-          error(e, 0)
+  while self.state ~= "done" do
+    if not self.h then self:open() end
+    local ev, err, partial = self.h:next_event()
+    if ev then
+      local own = ev.has_id
+      if own == nil then own = ev.id ~= "" end -- a backend that does not say
+      local n = own and tonumber(ev.id)
+      if not (n and self.high and n <= self.high) then -- not a duplicate
+        shape(ev)
+        if own then
+          -- an empty id resets the last event id: a resume sends none
+          self.last_event_id = ev.id ~= "" and ev.id or nil
+          if n and (not self.high or n > self.high) then self.high = n end
         end
-      else
-        self.t = e
-        self.got_new = false
+        self.got_new = true
+        retry.refill(self.budget)
+        local d = ev.data
+        if not self.run_id and LIFECYCLE[ev.event] and type(d) == "table" and api.is_run_id(d.id) then
+          self.run_id = d.id
+        end
+        if TERMINAL[ev.event] then self:close() end
+        return ev
       end
     else
-      local ev, err = self.t:next_event()
-      if ev then
-        if not is_dup(self, ev.id) then
-          shape(ev)
-          if ev.id ~= "" then
-            self.last_event_id = ev.id
-            local n = tonumber(ev.id)
-            if n and (not self.high or n > self.high) then self.high = n end
-          end
-          self.got_new = true
-          self.failures = 0
-          local d = ev.data
-          if not self.run_id and LIFECYCLE[ev.event] and type(d) == "table"
-            and type(d.id) == "string" and string_find(d.id, "^[A-Za-z0-9_.:-]+$") then
-            self.run_id = d.id
-          end
-          if TERMINAL[ev.event] then self:close() end
-          return ev
-        end
-      elseif not self:ended(err) then
-        return nil
-      end
+      self:ended(err, partial)
     end
   end
   return nil

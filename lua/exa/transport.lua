@@ -1,19 +1,21 @@
--- exa.transport: building requests, talking to exa.core, retries.
--- One core.multi per client (one connection pool). The API key lives only
--- in a closure here: it is never a field of any table a user can print, and
--- every error is scrubbed of it before it leaves this file.
-local type, pairs, ipairs, tostring, setmetatable, error, pcall =
-  type, pairs, ipairs, tostring, setmetatable, error, pcall
-local string_format, string_lower, string_gsub, string_find =
-  string.format, string.lower, string.gsub, string.find
-local table_concat, table_sort = table.concat, table.sort
-local math_floor, math_min = math.floor, math.min
-local os_time, require, package, _VERSION = os.time, require, package, _VERSION
+-- exa.transport: building requests, redirects, error objects and retries,
+-- once for every backend (curl on exa.core, or nginx cosockets). A backend
+-- only moves bytes: start(req) -> handle with headers(), next_event(),
+-- finish(), close() (docs/architecture.md §3).
+--
+-- The API key lives only in closures here: it is never a field of any table
+-- a user can print, and every error is scrubbed of it before it leaves.
+local type, pairs, ipairs, tostring, setmetatable, error, require, package, _VERSION =
+  type, pairs, ipairs, tostring, setmetatable, error, require, package, _VERSION
+local pcall = pcall
+local string_format, string_lower, string_find = string.format, string.lower, string.find
+local math_ceil, table_concat = math.ceil, table.concat
 
 local core = require "exa.core"
 local json = require "exa.json"
 local errors = require "exa.errors"
-local clock = require "exa.clock"
+local url = require "exa.url"
+local retry = require "exa.retry"
 
 local M = {}
 local Transport = {}
@@ -21,36 +23,10 @@ Transport.__index = Transport
 
 local JSON_TYPE = "application/json"
 local SSE_TYPE = "text/event-stream"
+local MAX_REDIRECTS = 5
+local REDIRECT = { [301] = true, [302] = true, [303] = true, [307] = true, [308] = true }
 
--- Park-Miller PRNG for jitter: exact in doubles, leaves math.random alone.
-local seed = (os_time() % 2147483646) + 1
-local function jitter()
-  seed = (seed * 16807) % 2147483647
-  return seed / 2147483647
-end
-
-local urlencode = errors.percent_encode
-
-local function query_value(v)
-  if type(v) == "number" and v == math_floor(v) then return string_format("%d", v) end
-  return tostring(v)
-end
-
---- "?a=1&b=2" from a map (keys sorted: stable URLs), "" when empty.
-function M.query_string(q)
-  if not q then return "" end
-  local keys = {}
-  for k, v in pairs(q) do
-    if v ~= nil and v ~= json.null then keys[#keys + 1] = k end
-  end
-  if #keys == 0 then return "" end
-  table_sort(keys)
-  local parts = {}
-  for i, k in ipairs(keys) do
-    parts[i] = urlencode(k) .. "=" .. urlencode(query_value(q[k]))
-  end
-  return "?" .. table_concat(parts, "&")
-end
+M.query_string = url.query_string
 
 local function lua_name()
   local jit = package.loaded.jit or (pcall(require, "jit") and package.loaded.jit)
@@ -63,22 +39,27 @@ function M.user_agent(version)
     tostring(core.curl_version))
 end
 
--- A URL without userinfo, for error messages.
-local function display_url(u)
-  return (string_gsub(u, "^(%a[%w+.-]*://)[^/@]*@", "%1"))
-end
-
 --- cfg: api_key, auth ("x-api-key"|"bearer"), base_url, betas (array),
 --- headers (map), timeout, connect_timeout, stream_idle_timeout (seconds),
 --- max_retries, retry_base_delay, retry_max_delay, max_retry_after,
---- retry_concurrency_limit, ca_file, sleep, on_retry, user_agent.
+--- retry_concurrency_limit, ca_file, sleep, on_retry, user_agent,
+--- backend (from exa.http_curl or exa.ngx_http), loop (curl only).
 function M.new(cfg)
   local key = cfg.api_key
-  local auth_line = cfg.auth == "bearer" and ("Authorization: Bearer " .. key)
-    or ("x-api-key: " .. key)
+  local auth_name = cfg.auth == "bearer" and "Authorization" or "x-api-key"
+  local auth_value = cfg.auth == "bearer" and ("Bearer " .. key) or key
+  local secrets = { key }
+  -- a client header that sets the auth header replaces ours (one header is
+  -- sent) and is a secret too
+  for k, v in pairs(cfg.headers) do
+    if string_lower(k) == string_lower(auth_name) and type(v) == "string" then
+      secrets[#secrets + 1] = v
+    end
+  end
+  local backend = cfg.backend
   local self = setmetatable({
     base_url = cfg.base_url,
-    display_base = display_url(cfg.base_url), -- for error messages: no userinfo
+    display_base = url.display(cfg.base_url), -- for error messages: no userinfo
     beta_header = #cfg.betas > 0 and table_concat(cfg.betas, ",") or nil,
     headers = cfg.headers,
     timeout = cfg.timeout,
@@ -90,30 +71,54 @@ function M.new(cfg)
     max_retry_after = cfg.max_retry_after,
     retry_concurrency_limit = cfg.retry_concurrency_limit,
     ca_file = cfg.ca_file,
-    sleep = cfg.sleep or clock.sleep,
     on_retry = cfg.on_retry,
     user_agent = cfg.user_agent,
-    multi = nil, -- created on first use: validation-only paths need no pool
+    backend = backend,
+    loop = backend.loop,
+    auth_name = auth_name,
   }, Transport)
+  local user_sleep = cfg.sleep
+  -- outside a task a user's sleep hook (exa.new{sleep=}) wins; inside a task
+  -- the loop's sleep yields it
+  self.sleep = function(s)
+    local loop = self.loop
+    if user_sleep and not (loop and loop:current()) then return user_sleep(s) end
+    return backend.sleep(s)
+  end
+  self.now = backend.now
   -- the only places the key is reachable
-  self.auth = function() return auth_line end
-  self.redact = function(e) return errors.redact(e, key) end
-  self.redact_string = function(s) return errors.redact_string(s, key) end
+  self.auth = function() return auth_value end
+  self.redact = function(e, extra)
+    for i = 1, #secrets do errors.redact(e, secrets[i]) end
+    if extra then errors.redact(e, extra) end
+    return e
+  end
+  self.redact_string = function(s)
+    for i = 1, #secrets do s = errors.redact_string(s, secrets[i]) end
+    return s
+  end
   return self
 end
 
 function Transport:close()
-  if self.multi then
-    self.multi:close()
-    self.multi = nil
-  end
+  if self.backend.close then self.backend.close() end
   self.closed = true
 end
 
--- Header list for core: defaults, then client headers, then per-call
+-- The per-call header that replaces the auth header, if any (a secret too).
+local function call_secret(self, spec)
+  if not spec.headers then return nil end
+  local want = string_lower(self.auth_name)
+  for k, v in pairs(spec.headers) do
+    if string_lower(k) == want and type(v) == "string" then return v end
+  end
+  return nil
+end
+
+-- Header list for the backend: defaults, then client headers, then per-call
 -- headers; a later name replaces an earlier one (case-insensitive); a value
 -- of false or exa.null removes the header.
-function Transport:header_lines(spec)
+function Transport:header_lines(spec, sse)
   local names, values = {}, {}
   local function set(name, value)
     local lname = string_lower(name)
@@ -125,47 +130,57 @@ function Transport:header_lines(spec)
       for _, n in ipairs(names) do if n[1] == lname then n[2] = name end end
     end
   end
-  set("Accept", spec.accept or JSON_TYPE)
+  set(self.auth_name, self.auth())
+  set("Accept", sse and SSE_TYPE or JSON_TYPE)
   set("User-Agent", self.user_agent)
   if self.beta_header then set("Exa-Beta", self.beta_header) end
+  if sse then set("Cache-Control", "no-cache") end
   if spec.body then
     set("Content-Type", JSON_TYPE)
     set("Expect", false) -- no 100-continue round trip for large bodies
   end
-  if spec.last_event_id then set("Last-Event-ID", spec.last_event_id) end
+  local last = spec.last_event_id
+  if last ~= nil and last ~= "" then set("Last-Event-ID", last) end
   for k, v in pairs(self.headers) do set(k, v) end
   if spec.headers then for k, v in pairs(spec.headers) do set(k, v) end end
-  local lines = { self.auth() }
+  local lines = {}
   for _, n in ipairs(names) do
     local v = values[n[1]]
     if v then
       lines[#lines + 1] = n[2] .. ": " .. v
     elseif v == false then
-      lines[#lines + 1] = n[2] .. ":" -- curl: do not send this header at all
+      lines[#lines + 1] = n[2] .. ":" -- do not send this header at all
     end
   end
   return lines
 end
 
 function Transport:url(spec)
-  return self.base_url .. spec.path .. M.query_string(spec.query)
+  return self.base_url .. spec.path .. url.query_string(spec.query)
 end
 
+-- Seconds to whole milliseconds, rounded up: a tiny positive timeout must
+-- never become 0, which libcurl reads as "no timeout".
 local function ms(seconds)
   if seconds == nil then return nil end
-  return math_floor(seconds * 1000 + 0.5)
+  local v = math_ceil(seconds * 1000)
+  if v < 1 then v = 1 end
+  return v
 end
 
-function Transport:core_request(spec, sse)
+local function backend_request(self, spec, sse, u, method, body)
   local timeout = spec.timeout
   if timeout == nil then timeout = self.timeout end
   local req = {
-    method = spec.method,
-    url = self:url(spec),
-    headers = self:header_lines(spec),
-    body = spec.body,
+    method = method,
+    url = u,
+    headers = self:header_lines(spec, sse),
+    body = body,
     connect_timeout = ms(self.connect_timeout),
     ca_file = self.ca_file,
+    -- a create never rides a reused connection: libcurl re-sends a request
+    -- whose reused connection died, and a second create is a second run
+    fresh_connect = spec.retry == "create" or nil,
   }
   if sse then
     req.sse = true
@@ -173,62 +188,7 @@ function Transport:core_request(spec, sse)
   else
     req.timeout = ms(timeout)
   end
-  local m = self.multi
-  if not m then
-    if self.closed then errors.raise{ kind = "closed", message = "the client was closed" } end
-    m = core.multi()
-    self.multi = m
-  end
-  return m:request(req)
-end
-
--- Is err worth another attempt under this policy?
---   "idempotent": GET/DELETE/cancel: no harm in sending it twice
---   "create": a new run; only when the server cannot have created one
---   "none": never
-function Transport:should_retry(e, policy)
-  if policy == "none" then return false end
-  local k = e.kind
-  if k == "connect" or k == "dns" then return true end -- no byte reached the API
-  if k == "concurrency_limit" then return self.retry_concurrency_limit == true end
-  if k == "rate_limit" then return true end -- rejected at the door, nothing created
-  if policy == "create" then return false end
-  if k == "timeout" or k == "transport" then return true end
-  local s = e.status
-  if s and (s == 408 or s == 500 or s == 502 or s == 503 or s == 504) then
-    return e.code ~= "TIMEOUT"
-  end
-  return false
-end
-
--- Seconds to wait before attempt n+1, or nil to give up.
-function Transport:backoff(e, attempt)
-  local ra = e.retry_after
-  if ra then
-    if ra > self.max_retry_after then return nil end
-    return ra
-  end
-  local d = math_min(self.retry_max_delay, self.retry_base_delay * 2 ^ (attempt - 1))
-  return d * (0.5 + 0.5 * jitter())
-end
-
--- Run fn() -> result | nil, errobj until it succeeds or retrying stops;
--- raise the (redacted) error object.
-function Transport:with_retries(spec, fn)
-  local max = spec.max_retries
-  if max == nil then max = self.max_retries end
-  local attempt = 0
-  while true do
-    attempt = attempt + 1
-    local r, e = fn()
-    if r then return r end
-    e.attempts = attempt
-    self.redact(e)
-    local delay = attempt <= max and self:should_retry(e, spec.retry) and self:backoff(e, attempt)
-    if not delay then error(e, 0) end
-    if self.on_retry then self.on_retry(e, attempt, delay) end
-    self.sleep(delay)
-  end
+  return req
 end
 
 local function ctx_of(self, spec)
@@ -248,62 +208,120 @@ local function decode_success(res, ctx)
   return v
 end
 
-local function error_from_res(res, ctx)
-  local decoded = json.decode(res.body or "")
-  return errors.from_response(res, decoded, ctx)
+local function is_event_stream(headers)
+  local ctype = string_lower(headers["content-type"] or "")
+  return string_find(ctype, SSE_TYPE, 1, true) ~= nil
 end
 
---- A JSON request: returns the decoded body of a 2xx response; raises an
---- error object otherwise (after retries the policy allows).
-function Transport:json(spec)
+-- One attempt, following same-origin redirects. JSON: the decoded body.
+-- SSE: the open handle once the head says 2xx text/event-stream.
+function Transport:attempt(spec, sse)
   local ctx = ctx_of(self, spec)
-  return self:with_retries(spec, function()
-    local t = self:core_request(spec, false)
-    local res, err = t:finish()
-    t:close()
-    if not res then return nil, errors.from_transport(err, ctx) end
-    if res.status >= 200 and res.status < 300 then
-      return decode_success(res, ctx)
-    end
-    return nil, error_from_res(res, ctx)
-  end)
-end
-
---- Open an SSE transfer; returns the transfer once the response headers say
---- 2xx text/event-stream (retrying the opening as the policy allows).
-function Transport:open_sse(spec)
-  local ctx = ctx_of(self, spec)
-  spec.accept = SSE_TYPE
-  return self:with_retries(spec, function()
-    local t = self:core_request(spec, true)
-    local status, headers = t:headers()
+  local u, method, body = self:url(spec), spec.method, spec.body
+  local backend = self.backend
+  for hop = 0, MAX_REDIRECTS do
+    local h = backend.start(backend_request(self, spec, sse, u, method, body))
+    local status, headers = h:headers()
     if not status then
-      t:close()
+      h:close()
       return nil, errors.from_transport(headers, ctx)
     end
-    local ctype = headers["content-type"] or ""
-    if status >= 200 and status < 300 and string_find(string_lower(ctype), SSE_TYPE, 1, true) then
-      return t
+    if REDIRECT[status] and headers.location then
+      h:close()
+      local to = url.resolve(u, headers.location)
+      local e
+      if url.origin(to) ~= url.origin(u) then
+        e = string_format("refusing to follow HTTP %d to another origin (%s): the API key is only "
+          .. "ever sent to %s", status, url.display(to), url.origin(u) or self.display_base)
+      elseif hop == MAX_REDIRECTS then
+        e = string_format("more than %d redirects", MAX_REDIRECTS)
+      end
+      if e then
+        return nil, errors.new{ kind = "redirect", status = status, method = ctx.method,
+          url = ctx.url, location = url.display(to), message = e }
+      end
+      if status == 303 or ((status == 301 or status == 302) and method == "POST") then
+        method, body = "GET", nil
+      end
+      u = to
+    else
+      local ok2xx = status >= 200 and status < 300
+      if sse and ok2xx and is_event_stream(headers) then return h end
+      local res, err = h:finish()
+      h:close()
+      if not res then return nil, errors.from_transport(err, ctx) end
+      if ok2xx and not sse then return decode_success(res, ctx) end
+      if ok2xx then
+        local ctype = headers["content-type"] or ""
+        return nil, errors.new{
+          kind = "protocol", status = status, method = ctx.method, url = ctx.url,
+          request_id = headers["x-request-id"],
+          message = string_format("expected a text/event-stream response, got %s: %s",
+            ctype ~= "" and ctype or "no content type", errors.snippet(res.body)),
+        }
+      end
+      return nil, errors.from_response(res, json.decode(res.body or ""), ctx)
     end
-    local res, err = t:finish()
-    t:close()
-    if not res then return nil, errors.from_transport(err, ctx) end
-    if status >= 200 and status < 300 then
-      return nil, errors.new{
-        kind = "protocol", status = status, method = ctx.method, url = ctx.url,
-        request_id = headers["x-request-id"],
-        message = string_format("expected a text/event-stream response, got %s: %s",
-          ctype ~= "" and ctype or "no content type", errors.snippet(res.body)),
-      }
-    end
-    return nil, error_from_res(res, ctx)
-  end)
+  end
 end
 
--- Scrub and raise a transport error that happened mid-stream.
+--- Run one call to its end under the retry policy (retry.lua): returns the
+--- result, or nil and the run found by spec.resolve() for a create whose
+--- first outcome was unknown. Raises the (redacted) error object.
+--- budget: a stream passes its own, so its reconnects share it.
+function Transport:call(spec, sse, budget)
+  local loop = self.loop
+  if loop and not loop:current() then loop:check_blocking("a request") end
+  budget = budget or retry.budget(spec.max_retries or self.max_retries)
+  local secret = call_secret(self, spec)
+  while true do
+    budget.attempts = budget.attempts + 1
+    local r, e = self:attempt(spec, sse)
+    if r then return r end
+    self.redact(e, secret)
+    local action, delay = retry.decide(e, spec.retry, budget, self)
+    if action == "resolve" and not spec.resolve then
+      e.message = e.message .. " (a create whose outcome is unknown is not sent again without its marker)"
+      action = nil
+    end
+    if not action then error(e, 0) end
+    if self.on_retry then self.on_retry(e, budget.attempts, delay) end
+    self.sleep(delay)
+    if action == "resolve" then
+      local found, lerr = spec.resolve(e)
+      if found then return nil, found end
+      if found == nil then -- the lookup failed: nobody can say whether the run exists
+        lerr = lerr or {}
+        error(self.redact(errors.new{
+          kind = "ambiguous", cause = e, status = e.status, attempts = budget.attempts,
+          client_request_id = spec.marker,
+          message = string_format("the create may or may not have made a run (%s), and looking for "
+            .. "its marker failed (%s): look for metadata.%s = %q before creating again",
+            tostring(e.message), tostring(lerr.message), spec.marker_key or "?", tostring(spec.marker)),
+        }, secret), 0)
+      end
+      -- found == false: no run carries the marker, so sending again is safe
+    end
+  end
+end
+
+--- A JSON request: the decoded body of a 2xx response (or the run its
+--- marker found); raises an error object otherwise.
+function Transport:json(spec)
+  local r, found = self:call(spec, false)
+  return r or found
+end
+
+--- Open an SSE transfer: the backend handle once the head says 2xx
+--- text/event-stream; or nil and the run a create's marker found.
+function Transport:open_sse(spec, budget)
+  return self:call(spec, true, budget)
+end
+
+-- Scrub and return a transport error that happened mid-stream.
 function Transport:stream_error(err, spec)
   local e = errors.from_transport(err, ctx_of(self, spec))
-  return self.redact(e)
+  return self.redact(e, call_secret(self, spec))
 end
 
 return M

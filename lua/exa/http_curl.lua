@@ -1,0 +1,65 @@
+-- exa.http_curl: the default backend, transfers on exa.core's curl multi.
+-- A handle's calls wait through the loop: inside a task they yield until
+-- the transfer made progress; outside a task on a built-in loop they block
+-- in C as the synchronous API always did. See docs/architecture.md §3.
+local setmetatable = setmetatable
+
+local core = require "exa.core"
+
+local M = {}
+
+local Handle = {}
+Handle.__index = Handle
+
+-- Call t:method(0) until it is ready, yielding the task in between; or,
+-- outside a task, block in C.
+local function waited(h, method)
+  local t, loop = h.t, h.loop
+  if not loop:current() then
+    loop:check_blocking("a request")
+    return t[method](t)
+  end
+  while true do
+    local a, b, c = t[method](t, 0)
+    if a ~= false then return a, b, c end
+    loop:await(h.id)
+  end
+end
+
+function Handle:headers() return waited(self, "headers") end
+function Handle:next_event() return waited(self, "next_event") end
+function Handle:finish() return waited(self, "finish") end
+function Handle:info() return self.t:info() end
+
+function Handle:close()
+  local t = self.t
+  if t then
+    self.t = nil
+    t:close()
+    self.loop:sync()
+    self.closed = true
+  end
+end
+
+--- cfg.loop: the exa.loop whose multi carries the transfers.
+function M.new(cfg)
+  local loop = cfg.loop
+  local backend = { name = "curl", loop = loop }
+  function backend.start(req)
+    local t = loop:multi():request(req)
+    loop:sync()
+    return setmetatable({ t = t, id = t.id and t:id(), loop = loop }, Handle)
+  end
+  function backend.sleep(s) loop:sleep(s) end
+  backend.now = core.monotime
+  function backend.close()
+    -- the loop (and its pool) may be shared; a private one is closed with the client
+    if cfg.private and loop.m then
+      loop.m:close()
+      loop.m = nil
+    end
+  end
+  return backend
+end
+
+return M

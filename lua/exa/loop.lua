@@ -1,0 +1,530 @@
+-- exa.loop: the one place the library waits.
+--
+--   local loop = exa.loop()                  built-in: waits on curl's sockets (epoll)
+--   local loop = exa.loop{ uv = vim.loop }   libuv (Neovim, luvit, luv): a uv poll per socket
+--   local loop = exa.loop{ cqueues = cq }    a cqueues controller: a pump polls the multi's fd
+--   local task = loop:spawn(fn, ...)         fn runs in a coroutine on the loop
+--   task:wait()                              fn's results, or raises its error
+--   loop:run()                               drive until every task has finished
+--   loop:sleep(s)                            yields the current task for s seconds
+--
+-- Every blocking point of the library (response head, next event, body,
+-- backoff, wait() polling, resume polling) asks the loop: inside a task the
+-- task yields until its transfer made progress or its timer fired; outside
+-- any task, a built-in loop blocks as the synchronous API always did, and a
+-- host loop (uv, cqueues) raises kind = "loop": blocking would freeze the host.
+--
+-- The C core never calls Lua: the multi records what curl wants watched,
+-- and the loop reads that, waits the host's way, and calls back in.
+local type, setmetatable, getmetatable, error, select, tostring, next, ipairs =
+  type, setmetatable, getmetatable, error, select, tostring, next, ipairs
+local string_format, table_remove, require_ = string.format, table.remove, require
+local coroutine_create, coroutine_resume, coroutine_yield, coroutine_running, coroutine_status =
+  coroutine.create, coroutine.resume, coroutine.yield, coroutine.running, coroutine.status
+local math_floor, math_huge = math.floor, math.huge
+local unpack = table.unpack or unpack -- luacheck: ignore
+
+local core = require "exa.core"
+local errors = require "exa.errors"
+local ypcall = require "exa.pcall"
+
+local M = {}
+
+local Loop = {}
+Loop.__index = Loop
+local Task = {}
+Task.__index = Task
+
+local function pack(...) return { n = select("#", ...), ... } end
+
+local function loop_error(message)
+  return errors.new{ kind = "loop", message = message }
+end
+
+-- ---- timers: a binary heap on .at ---------------------------------------
+
+local function heap_push(h, item)
+  local i = #h + 1
+  h[i] = item
+  while i > 1 do
+    local p = math_floor(i / 2)
+    if h[p].at <= h[i].at then break end
+    h[p], h[i] = h[i], h[p]
+    i = p
+  end
+end
+
+local function heap_pop(h)
+  local top = h[1]
+  local n = #h
+  h[1] = h[n]
+  h[n] = nil
+  n = n - 1
+  local i = 1
+  while true do
+    local l, r, m = 2 * i, 2 * i + 1, i
+    if l <= n and h[l].at < h[m].at then m = l end
+    if r <= n and h[r].at < h[m].at then m = r end
+    if m == i then break end
+    h[m], h[i] = h[i], h[m]
+    i = m
+  end
+  return top
+end
+
+-- ---- the loop ----------------------------------------------------------
+
+--- exa.loop([opts]): opts.uv (a luv module: vim.loop / vim.uv / require "luv")
+--- or opts.cqueues (a cqueues controller); neither: the built-in driver.
+function M.new(opts)
+  if opts ~= nil and type(opts) ~= "table" then
+    errors.invalid("loop", "exa.loop takes nil or a table {uv = ...} or {cqueues = ...}")
+  end
+  opts = opts or {}
+  local kind = "builtin"
+  if opts.uv ~= nil and opts.cqueues ~= nil then
+    errors.invalid("loop", "exa.loop: give uv or cqueues, not both")
+  elseif opts.uv ~= nil then
+    if type(opts.uv) ~= "table" or type(opts.uv.new_timer) ~= "function" then
+      errors.invalid("uv", "exa.loop{uv = ...} needs a luv module (vim.loop, vim.uv or require 'luv')")
+    end
+    kind = "uv"
+  elseif opts.cqueues ~= nil then
+    local cq = opts.cqueues
+    if (type(cq) ~= "userdata" and type(cq) ~= "table") or type(cq.wrap) ~= "function" then
+      errors.invalid("cqueues", "exa.loop{cqueues = ...} needs a cqueues controller (cqueues.new())")
+    end
+    kind = "cqueues"
+  end
+  local self = setmetatable({
+    kind = kind,
+    uv = opts.uv,
+    cq = opts.cqueues,
+    m = nil,              -- the curl multi: one connection pool for every client on this loop
+    by_co = setmetatable({}, { __mode = "k" }),
+    waiting = {},         -- transfer id -> task
+    timers = {},          -- heap of {at=, task=}
+    runnable = {},        -- tasks to resume, in order: {task, value}
+    alive = 0,            -- tasks not finished
+    failed = {},          -- tasks whose error nobody has seen yet, in order
+    polls = {},           -- uv: fd -> poll handle
+    ticks = 0,            -- wake-ups (for tests: counts, not times)
+  }, Loop)
+  return self
+end
+
+function Loop:__tostring()
+  return "exa.loop(" .. self.kind .. ", " .. self.alive .. " tasks)"
+end
+
+local now = core.monotime
+
+--- The connection pool of this loop (created on first use).
+function Loop:multi()
+  local m = self.m
+  if not m then
+    m = core.multi{ log_sockets = self.kind == "uv" }
+    self.m = m
+  end
+  return m
+end
+
+--- The task running now on this loop, or nil.
+function Loop:current()
+  local co = coroutine_running()
+  return co and self.by_co[ypcall.root(co)] or nil
+end
+
+-- Schedule task to be resumed with value (what the yield returns).
+local function schedule(self, task, value)
+  local r = self.runnable
+  r[#r + 1] = { task, value }
+  if self.kind ~= "builtin" then self:kick() end
+end
+
+local function finish(self, task, ok, res)
+  self.alive = self.alive - 1
+  if ok then
+    task.status = "done"
+    task.results = res
+  else
+    task.status = "failed"
+    task.err = res[1]
+    if not task.observed then self.failed[#self.failed + 1] = task end
+  end
+  local joiners = task.joiners
+  task.joiners = nil
+  if joiners then
+    for i = 1, #joiners do schedule(self, joiners[i]) end
+  end
+end
+
+local function resume(self, task, value)
+  if task.status ~= "suspended" then return end
+  task.status = "running"
+  local res = pack(coroutine_resume(task.co, value))
+  if coroutine_status(task.co) == "dead" then
+    local ok = res[1]
+    local out = { n = res.n - 1 }
+    for i = 2, res.n do out[i - 1] = res[i] end
+    finish(self, task, ok, out)
+  elseif task.status == "running" then
+    -- it yielded without saying what it waits for: a yield of the user's
+    -- own; resume it on the next turn rather than lose it
+    task.status = "suspended"
+    schedule(self, task)
+  end
+end
+
+-- Resume everything runnable (tasks made runnable meanwhile run too).
+function Loop:run_runnable()
+  local r = self.runnable
+  while #r > 0 do
+    self.runnable = {}
+    for i = 1, #r do resume(self, r[i][1], r[i][2]) end
+    r = self.runnable
+  end
+end
+
+local function wake_ids(self, ids)
+  local waiting = self.waiting
+  for i = 1, #ids do
+    local id = ids[i]
+    local task = waiting[id]
+    if task then
+      waiting[id] = nil
+      task.wait_id = nil
+      schedule(self, task)
+    end
+  end
+end
+
+local function fire_timers(self)
+  local h = self.timers
+  local t = now()
+  while h[1] and h[1].at <= t do
+    local item = heap_pop(h)
+    if not item.cancelled then schedule(self, item.task) end
+  end
+end
+
+-- Suspend the current task (it said what will wake it).
+local function suspend(task)
+  task.status = "suspended"
+  return coroutine_yield()
+end
+
+--- loop:spawn(fn, ...) -> task: fn(...) runs in a coroutine on this loop.
+function Loop:spawn(fn, ...)
+  if type(fn) ~= "function" then
+    errors.invalid("fn", "loop:spawn takes a function")
+  end
+  local args = pack(...)
+  local task = setmetatable({ loop = self, status = "suspended" }, Task)
+  task.co = coroutine_create(function() return fn(unpack(args, 1, args.n)) end)
+  self.by_co[task.co] = task
+  self.alive = self.alive + 1
+  schedule(self, task)
+  return task
+end
+
+--- Wait until transfer id made progress (inside a task of this loop).
+function Loop:await(id)
+  local task = self:current()
+  if not task then error(loop_error("loop:await outside a task"), 0) end
+  self.waiting[id] = task
+  task.wait_id = id
+  if self.kind == "uv" then self:sync() end
+  suspend(task)
+end
+
+--- Outside a task: may the caller block? (built-in: yes; a host loop: no).
+function Loop:check_blocking(what)
+  if self.kind ~= "builtin" then
+    error(loop_error(string_format("%s outside a task would block the %s loop: call it inside "
+      .. "loop:spawn(fn) (or task:wait() from a task)", what or "a call", self.kind)), 0)
+  end
+end
+
+--- loop:sleep(seconds): yields the current task; outside a task a built-in
+--- loop keeps driving its other tasks meanwhile.
+function Loop:sleep(s)
+  if type(s) ~= "number" or s ~= s then
+    errors.invalid("seconds", "loop:sleep takes a number of seconds")
+  end
+  local task = self:current()
+  if task then
+    if s <= 0 then
+      schedule(self, task)
+    else
+      local item = { at = now() + s, task = task }
+      heap_push(self.timers, item)
+      if self.kind == "uv" then self:arm_sleep(s, item) end
+      if self.kind == "cqueues" then self:kick() end
+    end
+    suspend(task)
+    return
+  end
+  self:check_blocking("loop:sleep")
+  if s <= 0 then return end
+  local deadline = now() + s
+  if self.alive == 0 and not (self.m and self.m:count() > 0) then
+    core.sleep(s)
+    return
+  end
+  while true do
+    local left = deadline - now()
+    if left <= 0 then return end
+    self:step(left)
+  end
+end
+
+-- ---- the built-in driver -------------------------------------------------
+
+-- One turn: run what is runnable, wait (at most max_wait seconds) for a
+-- socket, curl's timer or a sleep to fall due, wake whoever it concerns.
+function Loop:step(max_wait)
+  self:run_runnable()
+  local wait = max_wait or math_huge
+  local h = self.timers
+  if h[1] then
+    local d = h[1].at - now()
+    if d < wait then wait = d end
+  end
+  if #self.runnable > 0 then wait = 0 end
+  if wait < 0 then wait = 0 end
+  local m = self.m
+  self.ticks = self.ticks + 1
+  if m and m:count() > 0 then
+    local ms = wait == math_huge and -1 or math_floor(wait * 1000 + 0.999)
+    wake_ids(self, m:wait(ms))
+  else
+    -- no transfer running: collect what ended meanwhile, then sleep on timers
+    if m then wake_ids(self, m:wait(0)) end
+    if #self.runnable == 0 then
+      if wait == math_huge then
+        if self.alive > 0 then
+          error(loop_error(self.alive .. " task(s) wait for nothing: no transfer, no timer"), 0)
+        end
+      elseif wait > 0 then
+        core.sleep(wait)
+      end
+    end
+  end
+  fire_timers(self)
+  self:run_runnable()
+end
+
+local function raise_first_failure(self)
+  local f = self.failed
+  if #f == 0 then return end
+  local task = f[1]
+  self.failed = {}
+  task.observed = true
+  error(task.err, 0)
+end
+
+--- loop:run(): drive until every task has finished; then raise the first
+--- task error that no task:wait() has seen.
+function Loop:run()
+  if self:current() then error(loop_error("loop:run() inside a task of the same loop"), 0) end
+  if self.kind == "uv" then
+    -- standalone luv: run the uv loop until our tasks are done (in Neovim
+    -- the editor runs the loop; there, just spawn and let it)
+    while self.alive > 0 do self.uv.run("once") end
+  elseif self.kind == "cqueues" then
+    local cq = self.cq
+    while self.alive > 0 do
+      local ok, err = cq:step()
+      if not ok then error(err, 0) end
+    end
+  else
+    while self.alive > 0 do self:step() end
+  end
+  raise_first_failure(self)
+end
+
+-- ---- tasks ---------------------------------------------------------------
+
+function Task:__tostring()
+  return "exa.task(" .. tostring(self.status) .. ")"
+end
+
+--- Has fn returned or raised?
+function Task:done()
+  return self.status == "done" or self.status == "failed"
+end
+
+--- task:wait(): fn's results, or raises its error. Inside a task it yields;
+--- outside one a built-in loop is driven until the task has finished.
+function Task:wait()
+  local loop = self.loop
+  self.observed = true
+  if not self:done() then
+    local me = loop:current()
+    if me == self then error(loop_error("a task cannot wait for itself"), 0) end
+    if me then
+      local j = self.joiners or {}
+      j[#j + 1] = me
+      self.joiners = j
+      suspend(me)
+    else
+      loop:check_blocking("task:wait()")
+      while not self:done() do loop:step() end
+    end
+  end
+  if self.status == "failed" then
+    for i, t in ipairs(loop.failed) do
+      if t == self then table_remove(loop.failed, i); break end
+    end
+    error(self.err, 0)
+  end
+  return unpack(self.results, 1, self.results.n)
+end
+
+-- ---- the uv driver -------------------------------------------------------
+
+local UV_EVENTS = { ["in"] = "r", out = "w", inout = "rw" }
+
+-- Resume runnable tasks soon, from a uv callback (never from inside the
+-- caller's own stack frame).
+function Loop:kick()
+  if self.kind == "uv" then
+    if self.kicked then return end
+    self.kicked = true
+    local uv = self.uv
+    local t = self.kick_timer
+    if not t then
+      t = uv.new_timer()
+      self.kick_timer = t
+    end
+    t:start(0, 0, function()
+      self.kicked = false
+      self:run_runnable()
+      self:sync()
+    end)
+  elseif self.kind == "cqueues" then
+    self:start_pump()
+    if self.cond then self.cond:signal() end
+  end
+end
+
+local function uv_on_ready(self, fd, err, events)
+  local m = self.m
+  if not m then return end
+  local ev = err and "err" or (events == "rw" and "inout") or (events == "w" and "out") or "in"
+  self.ticks = self.ticks + 1
+  wake_ids(self, m:action(fd, ev))
+  self:run_runnable()
+  self:sync()
+end
+
+-- Apply what curl asked to watch since the last call, and re-arm the timer.
+function Loop:sync()
+  if self.kind ~= "uv" then return end
+  local m = self.m
+  if not m then return end
+  local uv = self.uv
+  local polls = self.polls
+  local changes = m:changes()
+  for i = 1, #changes do
+    local c = changes[i]
+    local fd, what = c[1], c[2]
+    local p = polls[fd]
+    if what == "remove" then
+      if p then
+        polls[fd] = nil
+        p:stop()
+        p:close()
+      end
+    else
+      if not p then
+        p = (uv.new_socket_poll or uv.new_poll)(fd)
+        polls[fd] = p
+      end
+      p:start(UV_EVENTS[what], function(err, events) uv_on_ready(self, fd, err, events) end)
+    end
+  end
+  local tmo = m:timeout()
+  local t = self.curl_timer
+  if not t then
+    t = uv.new_timer()
+    self.curl_timer = t
+  end
+  t:stop()
+  if tmo >= 0 then
+    t:start(tmo, 0, function()
+      self.ticks = self.ticks + 1
+      wake_ids(self, m:action(-1, "timeout"))
+      self:run_runnable()
+      self:sync()
+    end)
+  end
+end
+
+function Loop:arm_sleep(s, item)
+  local uv = self.uv
+  local t = uv.new_timer()
+  t:start(math_floor(s * 1000 + 0.999), 0, function()
+    t:stop()
+    t:close()
+    fire_timers(self)
+    self:run_runnable()
+    self:sync()
+  end)
+  item.handle = t
+end
+
+-- ---- the cqueues driver --------------------------------------------------
+
+-- One pump coroutine on the controller while tasks are alive: it polls the
+-- multi's epoll fd (readable when any of curl's sockets is), a condition
+-- (new work) and the next deadline, then acts and resumes tasks.
+function Loop:start_pump()
+  if self.pumping then return end
+  self.pumping = true
+  local cqueues = require_ "cqueues"
+  local condition = require_ "cqueues.condition"
+  self.cond = self.cond or condition.new()
+  local pollable
+  self.cq:wrap(function()
+    while self.alive > 0 do
+      self:run_runnable()
+      if self.alive == 0 then break end
+      local wait = math_huge
+      local h = self.timers
+      if h[1] then wait = h[1].at - now() end
+      local m = self.m
+      local fd = m and m:fd()
+      if m then
+        local ms = m:timeout()
+        if ms >= 0 and ms / 1000 < wait then wait = ms / 1000 end
+      end
+      if #self.runnable > 0 then wait = 0 end
+      if wait < 0 then wait = 0 end
+      if fd then
+        if not pollable or pollable.fd ~= fd then
+          pollable = { fd = fd, pollfd = function(p) return p.fd end, events = function() return "r" end }
+        end
+        if wait == math_huge then cqueues.poll(pollable, self.cond)
+        else cqueues.poll(pollable, self.cond, wait) end
+      elseif wait == math_huge then
+        cqueues.poll(self.cond)
+      else
+        cqueues.poll(self.cond, wait)
+      end
+      self.ticks = self.ticks + 1
+      if m and m:count() > 0 then wake_ids(self, m:wait(0)) end
+      fire_timers(self)
+    end
+    self.pumping = false
+  end)
+end
+
+M.Loop = Loop
+M.Task = Task
+
+-- A private built-in loop per client by default (synchronous, as ever).
+function M.is_loop(v) return type(v) == "table" and getmetatable(v) == Loop end
+
+return M
