@@ -10,7 +10,7 @@ end
 local KNOWN = {
   ["close-after-events"] = true, ["fail-first"] = true, ["delay-ms"] = true, drip = true,
   ["sse-eol"] = true, ["html-error"] = true, gzip = true, drop = true,
-  ["run-seconds"] = true, ["run-fail"] = true, ["keepalive-ms"] = true,
+  ["run-seconds"] = true, ["run-fail"] = true, ["keepalive-ms"] = true, ["lose-answer"] = true,
 }
 
 --- Parse a header value: table name -> { value = string|true, <key> = string|true }, or nil, err.

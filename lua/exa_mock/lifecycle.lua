@@ -160,6 +160,7 @@ function lifecycle.start(app, key, request, result, opts)
   app.store:add(key, run)
   local team = app.store:team(key)
   team.active = team.active + 1
+  if team.active > (app.stats.peak_active_runs or 0) then app.stats.peak_active_runs = team.active end
   emit(run, "agent_run.created", { id = run.id, status = "queued", createdAt = run.created_at })
   local steps = plan(app, run, result, duration)
   app.cq:wrap(drive, app, run, steps)

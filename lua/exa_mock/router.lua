@@ -68,6 +68,7 @@ function ops.create(app, ctx)
   if not result then return fail(400, "INVALID_OUTPUT_SCHEMA", "outputSchema is not a usable JSON Schema: " .. gerr) end
   local team = app.store:team(ctx.key)
   if team.active >= app.max_active then
+    app.stats.concurrency_rejections = (app.stats.concurrency_rejections or 0) + 1
     return fail(429, "CONCURRENCY_LIMIT_REACHED",
       ("Too many active runs: at most %d may be queued or running at once."):format(app.max_active))
   end
@@ -152,6 +153,7 @@ local function stats(app)
   return reply(200, {
     connections = s.connections, open_connections = s.open_connections, requests = s.requests,
     open_streams = s.open_streams, runs = app.store.count, active_runs = active,
+    peak_active_runs = s.peak_active_runs or 0, concurrency_rejections = s.concurrency_rejections or 0,
     uptime_seconds = math.floor((util.now() - app.started) * 1000) / 1000,
   })
 end
@@ -164,6 +166,7 @@ local function admin(app, req)
     end
     app.store:reset()
     app.attempts = faults.counter()
+    app.stats.peak_active_runs, app.stats.concurrency_rejections = 0, 0
     return reply(200, { reset = true })
   end
   return { status = 404, body = errors.body("NOT_FOUND", "INVALID_REQUEST",
@@ -249,6 +252,11 @@ function router.handler(app)
     if not ok then
       io.stderr:write("exa-agent-mock: internal error: ", tostring(res), "\n")
       res = fail(500, "SERVER_ERROR", "Internal simulator error.")
+    end
+    local lose = f["lose-answer"]
+    if lose then -- the request took effect; its first K answers are lost
+      local n = app.attempts(api_key(req.headers), req.headers["x-mock-fault"], req.method, req.path)
+      if n <= (tonumber(lose.value) or 1) then res = { drop = true } end
     end
     res.faults = f
     return res
