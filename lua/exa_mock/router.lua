@@ -153,7 +153,7 @@ local function stats(app)
   return reply(200, {
     connections = s.connections, open_connections = s.open_connections, requests = s.requests,
     open_streams = s.open_streams, runs = app.store.count, active_runs = active,
-    peak_active_runs = s.peak_active_runs or 0, concurrency_rejections = s.concurrency_rejections or 0,
+    peak_active_runs = s.peak_active_runs or 0, peak_open_streams = s.peak_open_streams or 0, concurrency_rejections = s.concurrency_rejections or 0,
     uptime_seconds = math.floor((util.now() - app.started) * 1000) / 1000,
   })
 end

@@ -116,6 +116,9 @@ local function write_sse(app, out, req, res, keep)
   -- pump returns on every way out (the socket returns I/O errors as values,
   -- see serve), so the count comes back down.
   app.stats.open_streams = app.stats.open_streams + 1
+  if app.stats.open_streams > (app.stats.peak_open_streams or 0) then
+    app.stats.peak_open_streams = app.stats.open_streams
+  end
   local ok = pump(run, src, chunk, eol, limit, ka)
   app.stats.open_streams = app.stats.open_streams - 1
   if ok ~= true then return false end
