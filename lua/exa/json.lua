@@ -21,7 +21,8 @@ local json = {
 function json.encode(v)
   local ok, s, err = pcall(core_encode, v)
   if not ok then return nil, s end
-  return s, err
+  if s == nil then return nil, err end
+  return s -- one value: f:write(json.encode(v)) must not see a trailing nil
 end
 
 --- Mark t (or a new table) as a JSON array: it encodes as [] when empty.
