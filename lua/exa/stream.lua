@@ -52,11 +52,12 @@ Stream.__index = Stream
 local POLL_MIN, POLL_MAX = 0.1, 2
 
 -- The event table exa.core made for us becomes the user's event: data
--- decoded when it is JSON, the SSE retry field (ours, not theirs) dropped.
+-- decoded when it is JSON, the SSE retry and has_id fields (ours, not theirs) dropped.
 local function shape(ev)
   local v = json.decode(ev.data)
   if v ~= nil then ev.data = v end
   ev.retry = nil
+  ev.has_id = nil
 end
 
 --- runs: the runs resource (for get); spec: transport spec of the first
