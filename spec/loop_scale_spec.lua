@@ -3,6 +3,20 @@
 local exa = require "exa"
 local mock = require "helpers.mock"
 
+-- PUC Lua 5.1 cannot yield inside a for-loop's iterator call (nor in a
+-- metamethod): there a task pulls a stream with s:next() in a while loop
+-- (README). Every other Lua runs the generic for.
+local function each(s, fn)
+  if _VERSION == "Lua 5.1" and not jit then
+    while true do
+      local ev = s:next()
+      if ev == nil then return end
+      fn(ev)
+    end
+  end
+  for ev in s do fn(ev) end
+end
+
 describe("exa.loop at scale", function()
   it("1,000 live streams spawned in one thread all complete with every event", function()
     local KEY = "sk-scale"
@@ -17,7 +31,7 @@ describe("exa.loop at scale", function()
       for i = 1, N do
         loop:spawn(function()
           local evs = {}
-          for ev in c.runs:stream{ query = "scale " .. i, effort = "low" } do evs[#evs + 1] = ev end
+          each(c.runs:stream{ query = "scale " .. i, effort = "low" }, function(ev) evs[#evs + 1] = ev end)
           got[i] = evs
         end)
       end

@@ -45,7 +45,11 @@ local function one(runs, params, index, opts, stats)
   while true do
     local ok, res = pcall(function()
       local last
-      for ev in runs:stream(params, { headers = opts.headers }) do
+      local s = runs:stream(params, { headers = opts.headers })
+      -- s:next() in a while loop: PUC 5.1 cannot yield inside a for iterator
+      while true do
+        local ev = s:next()
+        if ev == nil then break end
         if opts.on_event then opts.on_event(ev, index) end
         if api.TERMINAL_EVENTS[ev.event] then last = ev end
       end

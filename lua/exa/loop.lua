@@ -19,7 +19,7 @@
 local type, setmetatable, getmetatable, error, select, tostring, next, ipairs =
   type, setmetatable, getmetatable, error, select, tostring, next, ipairs
 local string_format, table_remove, require_ = string.format, table.remove, require
-local io_stderr = io.stderr
+local io_stderr, string_find = io.stderr, string.find
 local coroutine_create, coroutine_resume, coroutine_yield, coroutine_running, coroutine_status =
   coroutine.create, coroutine.resume, coroutine.yield, coroutine.running, coroutine.status
 local math_floor, math_huge = math.floor, math.huge
@@ -165,7 +165,13 @@ local function finish(self, task, ok, res)
     task.results = res
   else
     task.status = "failed"
-    task.err = res[1]
+    local err = res[1]
+    if type(err) == "string" and string_find(err, "yield across", 1, true) then
+      err = errors.new{ kind = "loop", message = err .. ": PUC Lua 5.1 cannot yield inside a "
+        .. "for-loop iterator, a metamethod or a C function; in a task pull a stream with "
+        .. "`local ev = s:next()` in a while loop (LuaJIT and Lua 5.2+ have no such limit)" }
+    end
+    task.err = err
     if not task.observed then
       self.failed[#self.failed + 1] = task
       report(self, task)
