@@ -6,11 +6,14 @@
 #   make bench   timings, written to bench/results/
 #   make sanitize / make valgrind   the suite's C paths under ASan+UBSan / valgrind
 #   make fuzz    libFuzzer on the SSE framer (SECS=60)
+#   make docs    the API reference from the source comments (LDoc), in docs/api/
+#   make dist    the source rocks in dist/, each installed into an empty tree and smoke-tested
+#   make rock    what LuaRocks runs to build exa.core (see the rockspecs)
 #
 # Nothing here needs root except the dependency step, which says what to install when it cannot.
 
 CC      ?= cc
-VERSION := 0.1.0
+VERSION := 0.2.0
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith
 CFLAGS  ?= -O2 -g
 CURL_CFLAGS := $(shell curl-config --cflags 2>/dev/null)
@@ -31,7 +34,7 @@ SRCS := $(sort $(wildcard src/*.c))
 HDRS := $(wildcard src/*.h)
 BUILD ?= build
 
-.PHONY: all build deps deps-test deps-demo test demo bench sanitize valgrind fuzz clean mock check-tags
+.PHONY: all build deps deps-test deps-demo test demo bench sanitize valgrind fuzz clean mock check-tags rock docs dist
 
 all: build
 
@@ -92,5 +95,31 @@ valgrind: deps-test
 fuzz:
 	@fuzz/run.sh $(or $(SECS),60)
 
+# LuaRocks builds exa.core with this target (build.type = "make" in exa-agent-*.rockspec),
+# passing the compiler, flags and directories it found. Always from scratch: the same
+# checkout may be built for another Lua next. No -Werror: a newer compiler at a user's
+# must not break an install.
+LIBFLAG ?= -shared
+ROCK := $(BUILD)/rock
+comma := ,
+rock:
+	@rm -rf $(ROCK) && mkdir -p $(ROCK)/obj $(ROCK)/exa
+	@set -e; for s in $(SRCS); do \
+	  o=$(ROCK)/obj/$$(basename $$s .c).o; echo "  CC  [rock] $$s"; \
+	  $(CC) $(CFLAGS) -std=c99 -D_POSIX_C_SOURCE=200809L -fvisibility=hidden -DEXA_VERSION='"$(VERSION)"' \
+	    -Isrc $(if $(LUA_INCDIR),-I$(LUA_INCDIR)) $(if $(CURL_INCDIR),-I$(CURL_INCDIR)) -c $$s -o $$o; done
+	@echo "  LD  $(ROCK)/exa/core.so"
+	@$(CC) $(LIBFLAG) -o $(ROCK)/exa/core.so $(patsubst src/%.c,$(ROCK)/obj/%.o,$(SRCS)) \
+	  $(if $(CURL_LIBDIR),-L$(CURL_LIBDIR) -Wl$(comma)-rpath$(comma)$(CURL_LIBDIR)) -lcurl -lm
+
+# The API reference (LDoc, config.ld) in docs/api/; not committed: built here and by spec/docs_spec.lua.
+docs:
+	@command -v ldoc >/dev/null || { echo "docs: needs ldoc (apt-get install lua-ldoc, or luarocks install ldoc)"; exit 1; }
+	@scripts/docs.sh docs/api
+
+# Source rocks of what is committed (HEAD) in dist/, each installed into an empty tree and smoke-tested.
+dist: deps-test
+	@scripts/dist.sh
+
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan dist
