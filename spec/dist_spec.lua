@@ -1,0 +1,37 @@
+-- make dist, as a user would install the rocks: scripts/dist.sh packs the
+-- four source rocks with luarocks pack (here of the working tree), installs
+-- each into an empty tree and smoke-tests it from outside the checkout. Runs
+-- once, in the Lua 5.4 pass of the suite; it drives 5.1, 5.4 and LuaJIT itself.
+local mock = require "helpers.mock"
+
+local tag = os.getenv("EXA_TEST_LUA_TAG") or (_VERSION == "Lua 5.4" and "5.4")
+
+describe("make dist", function()
+  it("packs four source rocks that install into empty trees and work from outside the checkout", function()
+    if tag ~= "5.4" then
+      pending("runs in the Lua 5.4 pass only")
+      return
+    end
+    local out_dir = os.tmpname()
+    os.remove(out_dir)
+    local p = assert(io.popen(("cd %s && DIST_WORKTREE=1 DIST_OUT=%s scripts/dist.sh 2>&1; echo \"exit=$?\"")
+      :format(mock.quote(mock.root), mock.quote(out_dir))))
+    local out = p:read("*a")
+    p:close()
+    os.execute("rm -rf " .. mock.quote(out_dir))
+    assert.matches("exit=0\n$", out)
+    for _, rock in ipairs{ "exa-agent-scm-1", "exa-agent-0.2.0-1", "exa-agent-mock-scm-1", "exa-agent-mock-0.2.0-1" } do
+      assert.matches("dist: packed " .. rock:gsub("%p", "%%%0") .. "%.src%.rock", out)
+    end
+    for _, rock in ipairs{ "exa-agent-mock-scm-1", "exa-agent-mock-0.2.0-1" } do
+      assert.matches("dist: " .. rock:gsub("%p", "%%%0")
+        .. " installed for Lua 5%.4 into a tree whose default Lua is 5%.1; bin/exa%-agent%-mock: listening http://127%.0%.0%.1:%d+", out)
+    end
+    for _, rock in ipairs{ "exa-agent-scm-1", "exa-agent-0.2.0-1" } do
+      for t, name in pairs{ ["5.1"] = "Lua 5%.1", ["5.4"] = "Lua 5%.4", jit = "LuaJIT [%w.%-]+" } do
+        assert.matches("dist: " .. rock:gsub("%p", "%%%0") .. " for " .. t:gsub("%p", "%%%0") .. ": " .. name
+          .. ": exa 0%.2%.0, %d+ events, run agent_run_%w+ completed", out)
+      end
+    end
+  end)
+end)
