@@ -201,3 +201,28 @@ describe("the API reference", function()
     end
   end)
 end)
+
+describe("docs/guide.md", function()
+  local guide = read(ROOT .. "/docs/guide.md")
+
+  it("has a section per host and per workflow", function()
+    for _, h in ipairs{ "### Plain scripts", "### Coroutines", "### Neovim", "### OpenResty", "### cqueues",
+      "### Structured output", "### Enrichment with `input.data` and exclusions", "### Follow-up runs",
+      "### Many runs at once", "### Cost control" } do
+      assert.truthy(guide:find("\n" .. h .. "\n", 1, true), h)
+    end
+  end)
+
+  it("links only files that exist, and each workflow to its example", function()
+    for target in guide:gmatch("%]%(([^)#]+)[^)]*%)") do
+      if not target:find("^https?:") then
+        local f = io.open(ROOT .. "/docs/" .. target, "rb")
+        assert.truthy(f, "docs/guide.md links " .. target .. ", which does not exist")
+        if f then f:close() end
+      end
+    end
+    for _, ex in ipairs{ "structured_output", "enrichment", "follow_up", "many_runs", "cost_control" } do
+      assert.truthy(guide:find("(../examples/" .. ex .. ".lua)", 1, true), ex)
+    end
+  end)
+end)
