@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # make dist: the four source rocks of what is committed (HEAD) in dist/, each
-# installed into an empty LuaRocks tree as a user would, then smoke-tested:
-#   - exa-agent (scm and release) for Lua 5.1, 5.4 and LuaJIT: a script outside the
-#     checkout requires exa from the tree and streams a run against the simulator;
-#   - exa-agent-mock (scm and release) for Lua 5.4 into a tree whose default Lua is
-#     5.1: the tree's bin/exa-agent-mock --port 0 prints its listening line (that
-#     simulator is the one the client smoke tests talk to).
+# installed into an empty LuaRocks tree as a user would, then smoke-tested; and
+# the same from a fresh checkout with `luarocks make --deps-mode=none <scm rockspec>`:
+#   - exa-agent for Lua 5.1, 5.4 and LuaJIT: a script outside the checkout
+#     requires exa from the tree and streams a run against the simulator;
+#   - exa-agent-mock for Lua 5.4 into a tree whose default Lua is 5.1: the tree's
+#     bin/exa-agent-mock --port 0 prints its listening line (the last one started
+#     is the simulator the client smoke tests talk to).
 # The rocks are made by `luarocks pack`, which clones source.url at source.tag;
 # with no network, git's url.<base>.insteadOf points that URL at a bare clone of
 # this repository where v<VERSION> tags HEAD. Installs use --deps-mode=none
@@ -107,14 +108,30 @@ print(("%s: exa %s, %d events, run %s completed"):format(type(jit) == "table" an
   exa.VERSION, n, id))
 EOF
 
-# 3. The simulator rocks, for 5.4, into trees whose default Lua is 5.1.
+# A fresh checkout of the same commit, for `luarocks make`.
+git clone -q "file://$work/repo.git" "$work/checkout"
+
+# place <how> <spec> <tag> <tree>: install a source rock (how=install) or make the
+# scm rockspec in the fresh checkout (how=make) into an empty tree.
+place() {
+  local how=$1 spec=$2 tag=$3 tree=$4 log="$work/$1-$2-$3.log"
+  mkdir -p "$tree"
+  if [ "$how" = install ]; then
+    luarocks_for "$tag" --tree "$tree" install --deps-mode=none "$OUT/$spec.src.rock" >"$log" 2>&1
+  else
+    (cd "$work/checkout" && luarocks_for "$tag" --tree "$tree" make --deps-mode=none "$spec.rockspec") >"$log" 2>&1
+  fi || { cat "$log" >&2; echo "dist: luarocks $how $spec for $tag failed" >&2; exit 1; }
+}
+
+# 3. The simulator, for 5.4, into trees whose default Lua is 5.1.
 key="dist-key-$$"
-for spec in exa-agent-mock-scm-1 "exa-agent-mock-$VERSION-1"; do
-  tree="$work/tree-$spec"
+for job in "install exa-agent-mock-scm-1" "install exa-agent-mock-$VERSION-1" "make exa-agent-mock-scm-1"; do
+  set -- $job
+  how=$1 spec=$2
+  tree="$work/tree-$how-$spec"
   mkdir -p "$tree"
   default=$(luarocks --tree "$tree" config lua_version)
-  luarocks --lua-version 5.4 --tree "$tree" install --deps-mode=none "$OUT/$spec.src.rock" >"$work/install-$spec.log" 2>&1 || {
-    cat "$work/install-$spec.log" >&2; echo "dist: installing $spec.src.rock failed" >&2; exit 1; }
+  place "$how" "$spec" 5.4 "$tree"
   if [ -n "$(find "$tree" -name 'exa.lua' -o -path '*/exa/*' -o -name 'core.so')" ]; then
     echo "dist: $spec installed part of the client:" >&2; find "$tree" -name 'exa.lua' -o -path '*/exa/*' >&2; exit 1
   fi
@@ -133,16 +150,16 @@ for spec in exa-agent-mock-scm-1 "exa-agent-mock-$VERSION-1"; do
   fi
   cat <&"$fd" >/dev/null &
   MOCK_URL=${line#listening }
-  echo "dist: $spec installed for Lua 5.4 into a tree whose default Lua is $default; bin/exa-agent-mock: $line"
+  echo "dist: $spec (luarocks $how) for Lua 5.4 into a tree whose default Lua is $default; bin/exa-agent-mock: $line"
 done
 
-# 4. The client rocks, each into an empty tree per Lua, smoke-tested against that simulator.
-for spec in exa-agent-scm-1 "exa-agent-$VERSION-1"; do
+# 4. The client, into an empty tree per Lua, smoke-tested against that simulator.
+for job in "install exa-agent-scm-1" "install exa-agent-$VERSION-1" "make exa-agent-scm-1"; do
+  set -- $job
+  how=$1 spec=$2
   for tag in $LUAS; do
-    tree="$work/tree-$spec-$tag"
-    mkdir -p "$tree"
-    luarocks_for "$tag" --tree "$tree" install --deps-mode=none "$OUT/$spec.src.rock" >"$work/install-$spec-$tag.log" 2>&1 || {
-      cat "$work/install-$spec-$tag.log" >&2; echo "dist: installing $spec.src.rock for $tag failed" >&2; exit 1; }
+    tree="$work/tree-$how-$spec-$tag"
+    place "$how" "$spec" "$tag" "$tree"
     if [ -n "$(find "$tree" -path '*exa_mock*' -o -name 'exa-agent-mock')" ]; then
       echo "dist: $spec installed part of the simulator:" >&2; find "$tree" -path '*exa_mock*' >&2; exit 1
     fi
@@ -151,8 +168,8 @@ for spec in exa-agent-scm-1 "exa-agent-$VERSION-1"; do
       export SMOKE_TREE='$tree' EXA_API_KEY='$key' EXA_BASE_URL='$MOCK_URL'
       exec $(interp "$tag") smoke.lua" 2>&1) || {
       echo "$out" >&2; echo "dist: the smoke test of $spec under $tag failed" >&2; exit 1; }
-    echo "dist: $spec for $tag: $out"
+    echo "dist: $spec (luarocks $how) for $tag: $out"
   done
 done
 
-echo "dist: ${#rocks[@]} source rocks in $OUT, each installed into an empty tree and smoke-tested"
+echo "dist: ${#rocks[@]} source rocks in $OUT, each installed into an empty tree and smoke-tested; luarocks make from a checkout too"

@@ -1,7 +1,8 @@
 -- make dist, as a user would install the rocks: scripts/dist.sh packs the
 -- four source rocks with luarocks pack (here of the working tree), installs
--- each into an empty tree and smoke-tests it from outside the checkout. Runs
--- once, in the Lua 5.4 pass of the suite; it drives 5.1, 5.4 and LuaJIT itself.
+-- each into an empty tree, makes the scm rockspecs from a fresh checkout, and
+-- smoke-tests each tree from outside the checkout. Runs once, in the Lua 5.4
+-- pass of the suite; it drives 5.1, 5.4 and LuaJIT itself.
 local mock = require "helpers.mock"
 
 local tag = os.getenv("EXA_TEST_LUA_TAG") or (_VERSION == "Lua 5.4" and "5.4")
@@ -23,14 +24,19 @@ describe("make dist", function()
     for _, rock in ipairs{ "exa-agent-scm-1", "exa-agent-0.2.0-1", "exa-agent-mock-scm-1", "exa-agent-mock-0.2.0-1" } do
       assert.matches("dist: packed " .. rock:gsub("%p", "%%%0") .. "%.src%.rock", out)
     end
-    for _, rock in ipairs{ "exa-agent-mock-scm-1", "exa-agent-mock-0.2.0-1" } do
-      assert.matches("dist: " .. rock:gsub("%p", "%%%0")
-        .. " installed for Lua 5%.4 into a tree whose default Lua is 5%.1; bin/exa%-agent%-mock: listening http://127%.0%.0%.1:%d+", out)
+    -- each source rock installed, and the scm rockspecs made from a checkout, as the issue asks
+    local jobs = {
+      { "exa-agent-mock-scm-1", "install" }, { "exa-agent-mock-0.2.0-1", "install" }, { "exa-agent-mock-scm-1", "make" },
+    }
+    for _, j in ipairs(jobs) do
+      assert.matches("dist: " .. j[1]:gsub("%p", "%%%0") .. " %(luarocks " .. j[2] .. "%) for Lua 5%.4 into a tree"
+        .. " whose default Lua is 5%.1; bin/exa%-agent%-mock: listening http://127%.0%.0%.1:%d+", out)
     end
-    for _, rock in ipairs{ "exa-agent-scm-1", "exa-agent-0.2.0-1" } do
+    jobs = { { "exa-agent-scm-1", "install" }, { "exa-agent-0.2.0-1", "install" }, { "exa-agent-scm-1", "make" } }
+    for _, j in ipairs(jobs) do
       for t, name in pairs{ ["5.1"] = "Lua 5%.1", ["5.4"] = "Lua 5%.4", jit = "LuaJIT [%w.%-]+" } do
-        assert.matches("dist: " .. rock:gsub("%p", "%%%0") .. " for " .. t:gsub("%p", "%%%0") .. ": " .. name
-          .. ": exa 0%.2%.0, %d+ events, run agent_run_%w+ completed", out)
+        assert.matches("dist: " .. j[1]:gsub("%p", "%%%0") .. " %(luarocks " .. j[2] .. "%) for " .. t:gsub("%p", "%%%0")
+          .. ": " .. name .. ": exa 0%.2%.0, %d+ events, run agent_run_%w+ completed", out)
       end
     end
   end)
