@@ -18,8 +18,10 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
 CFLAGS  ?= -O2 -g
 CURL_CFLAGS := $(shell curl-config --cflags 2>/dev/null)
 CURL_LIBS   := $(shell curl-config --libs 2>/dev/null || echo -lcurl)
-ALL_CFLAGS   = -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden $(WARN) $(CFLAGS) \
-               -DEXA_VERSION='"$(VERSION)"' $(CURL_CFLAGS) $(EXTRA_CFLAGS)
+# The language, defines and libraries every build of exa.core uses (make build and make rock).
+CORE_CFLAGS := -std=c99 -D_POSIX_C_SOURCE=200809L -fvisibility=hidden -DEXA_VERSION='"$(VERSION)"'
+CORE_LIBS   := -lm
+ALL_CFLAGS   = $(CORE_CFLAGS) -fPIC $(WARN) $(CFLAGS) $(CURL_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS_SO   = -shared $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 # Header directory for each Lua tag.  Override e.g. INC_5.4=/opt/lua/include.
@@ -54,7 +56,7 @@ $(BUILD)/$(1)/obj/%.o: src/%.c $(HDRS)
 $(BUILD)/$(1)/exa/core.so: $(patsubst src/%.c,$(BUILD)/$(1)/obj/%.o,$(SRCS))
 	@mkdir -p $$(@D)
 	@echo "  LD  $$@"
-	@$$(CC) $$(LDFLAGS_SO) -o $$@ $$^ $$(CURL_LIBS) -lm
+	@$$(CC) $$(LDFLAGS_SO) -o $$@ $$^ $$(CURL_LIBS) $$(CORE_LIBS)
 endef
 $(foreach t,5.1 5.2 5.3 5.4 jit,$(eval $(call LUA_BUILD,$(t))))
 
@@ -106,11 +108,11 @@ rock:
 	@rm -rf $(ROCK) && mkdir -p $(ROCK)/obj $(ROCK)/exa
 	@set -e; for s in $(SRCS); do \
 	  o=$(ROCK)/obj/$$(basename $$s .c).o; echo "  CC  [rock] $$s"; \
-	  $(CC) $(CFLAGS) -std=c99 -D_POSIX_C_SOURCE=200809L -fvisibility=hidden -DEXA_VERSION='"$(VERSION)"' \
+	  $(CC) $(CFLAGS) $(CORE_CFLAGS) \
 	    -Isrc $(if $(LUA_INCDIR),-I$(LUA_INCDIR)) $(if $(CURL_INCDIR),-I$(CURL_INCDIR)) -c $$s -o $$o; done
 	@echo "  LD  $(ROCK)/exa/core.so"
 	@$(CC) $(LIBFLAG) -o $(ROCK)/exa/core.so $(patsubst src/%.c,$(ROCK)/obj/%.o,$(SRCS)) \
-	  $(if $(CURL_LIBDIR),-L$(CURL_LIBDIR) -Wl$(comma)-rpath$(comma)$(CURL_LIBDIR)) -lcurl -lm
+	  $(if $(CURL_LIBDIR),-L$(CURL_LIBDIR) -Wl$(comma)-rpath$(comma)$(CURL_LIBDIR)) -lcurl $(CORE_LIBS)
 
 # The API reference (LDoc, config.ld) in docs/api/; not committed: built here and by spec/docs_spec.lua.
 docs:
