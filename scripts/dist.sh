@@ -56,8 +56,8 @@ git --git-dir="$work/repo.git" tag -f "v$VERSION" "$head" >/dev/null
 export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0="url.file://$work/repo.git.insteadOf" GIT_CONFIG_VALUE_0="$URL"
 
 # 2. Pack.
-rm -rf "$OUT"
 mkdir -p "$OUT"
+rm -f "$OUT"/*.src.rock
 OUT=$(cd "$OUT" && pwd)
 rocks=()
 for spec in exa-agent-scm-1 "exa-agent-$VERSION-1" exa-agent-mock-scm-1 "exa-agent-mock-$VERSION-1"; do

@@ -82,10 +82,16 @@ local function check_methods(class, obj, page)
   return missing
 end
 
+local function tmpdir() -- made by mktemp -d: no window in which another process can take the name
+  local p = assert(io.popen("mktemp -d /tmp/exa-spec.XXXXXX"))
+  local d = p:read("*l")
+  p:close()
+  return assert(d)
+end
+
 describe("the API reference", function()
   setup(function()
-    out_dir = os.tmpname()
-    os.remove(out_dir)
+    out_dir = tmpdir()
     local p = assert(io.popen("cd " .. q(ROOT) .. " && scripts/docs.sh " .. q(out_dir) .. " 2>&1; echo \"exit=$?\""))
     build_log = p:read("*a")
     p:close()

@@ -18,6 +18,13 @@ local function cmodule(name)
   return out
 end
 
+local function tmpdir() -- made by mktemp -d: no window in which another process can take the name
+  local p = assert(io.popen("mktemp -d /tmp/exa-spec.XXXXXX"))
+  local d = p:read("*l")
+  p:close()
+  return assert(d)
+end
+
 describe("bin/exa-agent-mock", function()
   it("under another Lua says it needs 5.4 and how to run it", function()
     for _, lua in ipairs{ "lua5.1", "luajit" } do
@@ -33,9 +40,7 @@ describe("bin/exa-agent-mock", function()
   describe("without a dependency", function()
     local dir
     before_each(function()
-      dir = os.tmpname()
-      os.remove(dir)
-      assert(os.execute("mkdir " .. q(dir)))
+      dir = tmpdir()
     end)
     after_each(function() os.execute("rm -rf " .. q(dir)) end)
 

@@ -99,12 +99,17 @@ describe("rockspecs", function()
   end)
 end)
 
+local function tmpdir() -- made by mktemp -d: no window in which another process can take the name
+  local p = assert(io.popen("mktemp -d /tmp/exa-spec.XXXXXX"))
+  local d = p:read("*l")
+  p:close()
+  return assert(d)
+end
+
 describe("scripts/rockspecs.lua", function()
   local dir
   before_each(function()
-    dir = os.tmpname()
-    os.remove(dir)
-    assert(os.execute("mkdir " .. q(dir)))
+    dir = tmpdir()
     -- the files the check reads, as git has them plus what is new
     assert.equal("exit=0\n", sh("cd " .. q(ROOT) .. " && tar -cf - Makefile *.rockspec lua bin src scripts/rockspecs.lua"
       .. " | tar -xf - -C " .. q(dir)))
