@@ -6,17 +6,22 @@
 #   make bench   timings, written to bench/results/
 #   make sanitize / make valgrind   the suite's C paths under ASan+UBSan / valgrind
 #   make fuzz    libFuzzer on the SSE framer (SECS=60)
+#   make docs    the API reference from the source comments (LDoc), in docs/api/
+#   make dist    the source rocks in dist/, each installed into an empty tree and smoke-tested
+#   make rock    what LuaRocks runs to build exa.core (see the rockspecs)
 #
 # Nothing here needs root except the dependency step, which says what to install when it cannot.
 
 CC      ?= cc
-VERSION := 0.1.0
+VERSION := 0.2.0
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith
 CFLAGS  ?= -O2 -g
 CURL_CFLAGS := $(shell curl-config --cflags 2>/dev/null)
 CURL_LIBS   := $(shell curl-config --libs 2>/dev/null || echo -lcurl)
-ALL_CFLAGS   = -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden $(WARN) $(CFLAGS) \
-               -DEXA_VERSION='"$(VERSION)"' $(CURL_CFLAGS) $(EXTRA_CFLAGS)
+# The language, defines and libraries every build of exa.core uses (make build and make rock).
+CORE_CFLAGS := -std=c99 -D_POSIX_C_SOURCE=200809L -fvisibility=hidden -DEXA_VERSION='"$(VERSION)"'
+CORE_LIBS   := -lm
+ALL_CFLAGS   = $(CORE_CFLAGS) -fPIC $(WARN) $(CFLAGS) $(CURL_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS_SO   = -shared $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 # Header directory for each Lua tag.  Override e.g. INC_5.4=/opt/lua/include.
@@ -31,7 +36,7 @@ SRCS := $(sort $(wildcard src/*.c))
 HDRS := $(wildcard src/*.h)
 BUILD ?= build
 
-.PHONY: all build deps deps-test deps-demo test demo bench sanitize valgrind fuzz clean mock check-tags
+.PHONY: all build deps deps-test deps-demo test demo bench sanitize valgrind fuzz clean mock check-tags rock docs dist
 
 all: build
 
@@ -51,7 +56,7 @@ $(BUILD)/$(1)/obj/%.o: src/%.c $(HDRS)
 $(BUILD)/$(1)/exa/core.so: $(patsubst src/%.c,$(BUILD)/$(1)/obj/%.o,$(SRCS))
 	@mkdir -p $$(@D)
 	@echo "  LD  $$@"
-	@$$(CC) $$(LDFLAGS_SO) -o $$@ $$^ $$(CURL_LIBS) -lm
+	@$$(CC) $$(LDFLAGS_SO) -o $$@ $$^ $$(CURL_LIBS) $$(CORE_LIBS)
 endef
 $(foreach t,5.1 5.2 5.3 5.4 jit,$(eval $(call LUA_BUILD,$(t))))
 
@@ -73,9 +78,9 @@ demo: deps-demo
 	@scripts/demo.sh
 
 # Run the simulator in the foreground: make mock ARGS="--port 8080"
+# (it needs no build: it finds lua/ relative to itself, and only lua-cqueues and lua-cjson)
 mock: deps-demo
-	@$(MAKE) --no-print-directory build
-	@lua5.4 bin/exa-agent-mock $(ARGS)   # it finds lua/ and build/5.4 relative to itself
+	@lua5.4 bin/exa-agent-mock $(ARGS)
 
 bench: deps-test
 	@$(MAKE) --no-print-directory build
@@ -92,5 +97,31 @@ valgrind: deps-test
 fuzz:
 	@fuzz/run.sh $(or $(SECS),60)
 
+# LuaRocks builds exa.core with this target (build.type = "make" in exa-agent-*.rockspec),
+# passing the compiler, flags and directories it found. Always from scratch: the same
+# checkout may be built for another Lua next. No -Werror: a newer compiler at a user's
+# must not break an install.
+LIBFLAG ?= -shared
+ROCK := $(BUILD)/rock
+comma := ,
+rock:
+	@rm -rf $(ROCK) && mkdir -p $(ROCK)/obj $(ROCK)/exa
+	@set -e; for s in $(SRCS); do \
+	  o=$(ROCK)/obj/$$(basename $$s .c).o; echo "  CC  [rock] $$s"; \
+	  $(CC) $(CFLAGS) $(CORE_CFLAGS) \
+	    -Isrc $(if $(LUA_INCDIR),-I$(LUA_INCDIR)) $(if $(CURL_INCDIR),-I$(CURL_INCDIR)) -c $$s -o $$o; done
+	@echo "  LD  $(ROCK)/exa/core.so"
+	@$(CC) $(LIBFLAG) -o $(ROCK)/exa/core.so $(patsubst src/%.c,$(ROCK)/obj/%.o,$(SRCS)) \
+	  $(if $(CURL_LIBDIR),-L$(CURL_LIBDIR) -Wl$(comma)-rpath$(comma)$(CURL_LIBDIR)) -lcurl $(CORE_LIBS)
+
+# The API reference (LDoc, config.ld) in docs/api/; not committed: built here and by spec/docs_spec.lua.
+docs:
+	@command -v ldoc >/dev/null || { echo "docs: needs ldoc (apt-get install lua-ldoc, or luarocks install ldoc)"; exit 1; }
+	@scripts/docs.sh docs/api
+
+# Source rocks of what is committed (HEAD) in dist/, each installed into an empty tree and smoke-tested.
+dist: deps-test
+	@scripts/dist.sh
+
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan dist

@@ -3,7 +3,7 @@
 if _VERSION ~= "Lua 5.4" then return end
 
 local mock = require "helpers.mock"
-local json = require "exa.json"
+local json = require "exa_mock.json"
 local cqueues = require "cqueues"
 local socket = require "cqueues.socket"
 

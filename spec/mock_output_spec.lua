@@ -4,7 +4,7 @@
 if _VERSION ~= "Lua 5.4" then return end -- the simulator and its specs are Lua 5.4 only
 
 local mock = require "helpers.mock"
-local json = require "exa.json"
+local json = require "exa_mock.json"
 local schema = require "exa_mock.schema"
 
 local COMPANIES = [[{"type":"object","required":["companies"],"properties":{"companies":{"type":"array",

@@ -9,7 +9,7 @@
 #include <time.h>
 
 #ifndef EXA_VERSION
-#define EXA_VERSION "0.1.0"
+#define EXA_VERSION "0.2.0"
 #endif
 
 EXA_EXPORT int luaopen_exa_core(lua_State *L);

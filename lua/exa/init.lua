@@ -1,11 +1,15 @@
--- exa: the Exa Agent API for Lua.
+--- The Exa Agent API for Lua 5.1–5.4 and LuaJIT.
 --
---   local exa = require "exa"
---   local client = exa.new{ api_key = ..., base_url = ..., betas = {...} }
---   local run = client.runs:create{ query = "..." }
---   for ev in client.runs:stream(exa.run("..."):effort("low")) do ... end
+--     local exa = require "exa"
+--     local client = exa.new{}   -- EXA_API_KEY, EXA_BASE_URL
+--     local run = client.runs:create{ query = "..." }
+--     for ev in client.runs:stream(exa.run("..."):effort("low")) do ... end
 --
--- Failures raise error objects (exa.is_error(e)); see exa/errors.lua.
+-- `exa.new` makes a @{Client}; its `runs` field is the @{Runs} resource, whose
+-- streams are @{Stream}s of @{Stream.Event|events}. Failures raise @{Error}
+-- objects. Request tables use the API's own field names; @{exa.builder|exa.run}
+-- builds them too. The guide (docs/guide.md) shows each host and workflow.
+-- @module exa
 local require = require
 
 local client = require "exa.client"
@@ -27,8 +31,100 @@ local exa = {
   loop = require("exa.loop").new,
 }
 
---- Encode / decode JSON the way the client does (exa.null, arrays kept).
+-- Encode / decode JSON the way the client does (exa.null, arrays kept).
 exa.json_encode = json.encode
 exa.json_decode = json.decode
 
 return exa
+
+--- Functions
+-- @section functions
+
+--- Make a client. Options are checked before anything is sent: an unknown
+-- option or a bad value raises a `validation` @{Error} naming it. The API key
+-- is kept inside the client's transport; `tostring(client)` and every error
+-- leave it out.
+-- @function new
+-- @tparam[opt] table options
+-- @tparam[opt=EXA_API_KEY] string options.api_key the API key (from the environment when absent)
+-- @tparam[opt] string options.base_url `http://` or `https://` URL of the API (default: `EXA_BASE_URL`, else
+--   `https://api.exa.ai`); a trailing `/` is dropped
+-- @tparam[opt] {string,...}|string options.betas the `Exa-Beta` values, joined with `,`
+--   (default `{"agent-2026-05-07"}`; `{}` sends no `Exa-Beta` header)
+-- @tparam[opt="x-api-key"] string options.auth `"x-api-key"`, or `"bearer"` for `Authorization: Bearer`
+-- @tparam[opt] table options.headers extra headers for every request, `name = value`; a value of `false`
+--   or @{null} removes a header the client would send
+-- @tparam[opt=60] number options.timeout seconds for a whole request (not for streams)
+-- @tparam[opt=10] number options.connect_timeout seconds to connect
+-- @tparam[opt=300] number options.stream_idle_timeout seconds a stream may stay silent (the server sends
+--   keep-alive comments)
+-- @tparam[opt=2] int options.max_retries retries after the first attempt; what is retried is in the
+--   guide's cost-control section
+-- @tparam[opt=0.5] number options.retry_base_delay first backoff, doubling per attempt, with jitter
+-- @tparam[opt=8] number options.retry_max_delay longest backoff
+-- @tparam[opt=60] number options.max_retry_after a `Retry-After` longer than this fails at once
+--   (the error carries `retry_after`)
+-- @tparam[opt=false] boolean options.retry_concurrency_limit also retry 429 `CONCURRENCY_LIMIT_REACHED`
+-- @tparam[opt] string options.ca_file a PEM file of CAs to trust (TLS is always verified)
+-- @tparam[opt] func options.sleep `sleep(seconds)` for backoff and polling, for a host with its own
+--   loop (`ngx.sleep`)
+-- @tparam[opt] func options.on_retry `on_retry(err, attempt, delay)` before each retry's sleep
+-- @treturn Client
+-- @raise @{Error} of kind `validation`
+-- @usage local client = exa.new{ api_key = os.getenv("EXA_API_KEY"), max_retries = 4 }
+
+--- A run builder: sugar that makes the same params table `create` and `stream` take.
+-- @function run
+-- @tparam[opt] string query
+-- @treturn exa.builder.Builder
+-- @usage client.runs:create(exa.run("Find AI eval startups"):effort("low"):metadata{ ticket = "OPS-1" })
+
+--- Is `v` an @{Error} (of `kind`, when given)?
+-- @function is_error
+-- @param v any value, typically what `pcall` caught
+-- @tparam[opt] string kind an error kind such as `"not_found"`
+-- @treturn boolean
+-- @usage local ok, err = pcall(client.runs.get, client.runs, id)
+-- if not ok and exa.is_error(err, "not_found") then ... end
+
+--- Mark a table as a JSON array, so it encodes as `[]` even when empty.
+-- @function array
+-- @tparam[opt] table t (default: a new table)
+-- @treturn table `t`
+
+--- Is `v` a table marked as a JSON array (every decoded array is)?
+-- @function is_array
+-- @param v
+-- @treturn boolean
+
+--- Encode a value as JSON the way requests are encoded: @{null} is `null`, @{array}
+-- tables are arrays, numbers are exact.
+-- @function json_encode
+-- @param v
+-- @treturn ?string JSON text, or nil and a message
+-- @treturn ?string message
+
+--- Decode JSON the way responses are decoded: `null` is @{null}, arrays are marked
+-- (@{is_array}), integral numbers are integers on 5.3+.
+-- @function json_decode
+-- @tparam string s
+-- @return the value, or nil and a message
+-- @treturn ?string message
+
+--- Fields
+-- @section fields
+
+--- The library's version, as `"0.2.0"` (the rock's, and `exa.core.version`).
+-- @field VERSION
+
+--- JSON `null`: what a decoded `null` is, and what to put in a table to send one.
+-- It is lua-cjson's `cjson.null`.
+-- @field null
+
+--- The events that end a run: `agent_run.completed`, `agent_run.failed` and
+-- `agent_run.cancelled` are keys with the value `true`.
+-- @field TERMINAL_EVENTS
+
+--- The run statuses from which a run never moves on: `completed`, `failed`,
+-- `cancelled` are keys with the value `true`.
+-- @field TERMINAL_STATUS

@@ -1,5 +1,5 @@
 -- exa_mock.errors: the error bodies of the contract, {"error":{type,code,message}}.
-local json = require "exa.json"
+local json = require "exa_mock.json"
 
 local errors = {}
 

@@ -3,7 +3,7 @@
 -- search steps and the sources they add, the answer text that cites them,
 -- the structured value (which validates against the outputSchema) and its
 -- field-level grounding. Reproducible: output depends only on (seed, request).
-local json = require "exa.json"
+local json = require "exa_mock.json"
 local util = require "exa_mock.util"
 local schema = require "exa_mock.schema"
 local W = require "exa_mock.words"

@@ -1,7 +1,7 @@
 -- exa_mock.lifecycle: one run from queued to a terminal status, its stored
 -- events, usage and cost, and its JSON representation.
 local condition = require "cqueues.condition"
-local json = require "exa.json"
+local json = require "exa_mock.json"
 local util = require "exa_mock.util"
 local pricing = require "exa_mock.pricing"
 local generate = require "exa_mock.generate"

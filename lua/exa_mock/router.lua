@@ -1,6 +1,6 @@
 -- exa_mock.router: request checks (faults, auth, beta header) and the API
 -- operations of the contract, plus the /_mock admin endpoints.
-local json = require "exa.json"
+local json = require "exa_mock.json"
 local errors = require "exa_mock.errors"
 local faults = require "exa_mock.faults"
 local validate = require "exa_mock.validate"

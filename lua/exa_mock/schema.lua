@@ -5,7 +5,7 @@
 -- exclusiveMinimum/exclusiveMaximum, multipleOf, minLength/maxLength,
 -- format (uri, email, date-time, date, phone), anyOf/oneOf/allOf, not,
 -- $ref into $defs/definitions/components. pattern is not checked.
-local json = require "exa.json"
+local json = require "exa_mock.json"
 local util = require "exa_mock.util"
 local is_object = require("exa_mock.validate").is_object
 

@@ -1,5 +1,5 @@
 -- exa_mock.sse: server-sent event framing.
-local json = require "exa.json"
+local json = require "exa_mock.json"
 
 local sse = {}
 

@@ -1,6 +1,6 @@
 -- exa_mock.validate: checks a create-run body like the service and returns the
 -- canonical request stored with the run (unknown top-level fields are kept).
-local json = require "exa.json"
+local json = require "exa_mock.json"
 
 local validate = {}
 

@@ -29,7 +29,7 @@ mock.root = repo_root()
 
 local json
 do
-  local ok, m = pcall(require, "exa.json")
+  local ok, m = pcall(require, "exa_mock.json") -- decode as the simulator does
   if ok then
     json = m
   else
