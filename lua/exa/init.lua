@@ -69,9 +69,30 @@ return exa
 -- @tparam[opt] func options.sleep `sleep(seconds)` for backoff and polling, for a host with its own
 --   loop (`ngx.sleep`)
 -- @tparam[opt] func options.on_retry `on_retry(err, attempt, delay)` before each retry's sleep
+-- @tparam[opt] Loop options.loop the @{Loop} to wait through (default: a private built-in loop,
+--   so every call blocks until done); clients on one loop share its connection pool
+-- @tparam[opt] string options.transport `"curl"` (libcurl, the default outside nginx) or `"ngx"`
+--   (nginx cosockets, the default inside an OpenResty request context)
+-- @tparam[opt=true] boolean options.create_marker mark each create with
+--   `metadata.exa_client_request_id` so a create whose outcome is unknown is resolved, never
+--   sent twice (@{Runs:create})
 -- @treturn Client
 -- @raise @{Error} of kind `validation`
 -- @usage local client = exa.new{ api_key = os.getenv("EXA_API_KEY"), max_retries = 4 }
+
+--- A loop to run tasks on: many calls at once in one Lua thread (@{Loop}).
+-- @function loop
+-- @tparam[opt] table options `uv` (a luv module: `vim.loop`, `vim.uv`, `require "luv"`),
+--   or `cqueues` (a cqueues controller); neither: the built-in driver (epoll on curl's
+--   sockets). `on_error = function(err, task)`: where a host loop reports a task that
+--   failed with nobody waiting for it (default: stderr)
+-- @treturn Loop
+-- @usage local loop = exa.loop()
+-- local client = exa.new{ loop = loop }
+-- for _, q in ipairs(queries) do
+--   loop:spawn(function() for ev in client.runs:stream{ query = q } do print(q, ev.event) end end)
+-- end
+-- loop:run()
 
 --- A run builder: sugar that makes the same params table `create` and `stream` take.
 -- @function run

@@ -82,7 +82,7 @@ function M.new(opts)
     errors.invalid("loop", "exa.loop takes nil or a table {uv = ...} or {cqueues = ...}")
   end
   opts = opts or {}
-  local kind = "builtin"
+  local driver = "builtin"
   if opts.on_error ~= nil and type(opts.on_error) ~= "function" then
     errors.invalid("on_error", "exa.loop{on_error = ...} must be a function(err, task)")
   end
@@ -92,16 +92,16 @@ function M.new(opts)
     if type(opts.uv) ~= "table" or type(opts.uv.new_timer) ~= "function" then
       errors.invalid("uv", "exa.loop{uv = ...} needs a luv module (vim.loop, vim.uv or require 'luv')")
     end
-    kind = "uv"
+    driver = "uv"
   elseif opts.cqueues ~= nil then
     local cq = opts.cqueues
     if (type(cq) ~= "userdata" and type(cq) ~= "table") or type(cq.wrap) ~= "function" then
       errors.invalid("cqueues", "exa.loop{cqueues = ...} needs a cqueues controller (cqueues.new())")
     end
-    kind = "cqueues"
+    driver = "cqueues"
   end
   local self = setmetatable({
-    kind = kind,
+    driver = driver, -- "builtin", "uv" or "cqueues"
     uv = opts.uv,
     cq = opts.cqueues,
     m = nil,              -- the curl multi: one connection pool for every client on this loop
@@ -119,7 +119,7 @@ function M.new(opts)
 end
 
 function Loop:__tostring()
-  return "exa.loop(" .. self.kind .. ", " .. self.alive .. " tasks)"
+  return "exa.loop(" .. self.driver .. ", " .. self.alive .. " tasks)"
 end
 
 local now = core.monotime
@@ -128,7 +128,7 @@ local now = core.monotime
 function Loop:multi()
   local m = self.m
   if not m then
-    m = core.multi{ log_sockets = self.kind == "uv" }
+    m = core.multi{ log_sockets = self.driver == "uv" }
     self.m = m
   end
   return m
@@ -144,7 +144,7 @@ end
 local function schedule(self, task, value)
   local r = self.runnable
   r[#r + 1] = { task, value }
-  if self.kind ~= "builtin" then self:kick() end
+  if self.driver ~= "builtin" then self:kick() end
 end
 
 -- A task failed and nobody waits for it. A built-in loop raises it from
@@ -153,8 +153,8 @@ end
 local function report(self, task)
   if self.on_error then
     self.on_error(task.err, task)
-  elseif self.kind ~= "builtin" then
-    io_stderr:write("exa: a task on the ", self.kind, " loop failed: ", tostring(task.err), "\n")
+  elseif self.driver ~= "builtin" then
+    io_stderr:write("exa: a task on the ", self.driver, " loop failed: ", tostring(task.err), "\n")
   end
 end
 
@@ -259,15 +259,15 @@ function Loop:await(id)
   if not task then error(loop_error("loop:await outside a task"), 0) end
   self.waiting[id] = task
   task.wait_id = id
-  if self.kind == "uv" then self:sync() end
+  if self.driver == "uv" then self:sync() end
   suspend(task)
 end
 
 --- Outside a task: may the caller block? (built-in: yes; a host loop: no).
 function Loop:check_blocking(what)
-  if self.kind ~= "builtin" then
+  if self.driver ~= "builtin" then
     error(loop_error(string_format("%s outside a task would block the %s loop: call it inside "
-      .. "loop:spawn(fn) (or task:wait() from a task)", what or "a call", self.kind)), 0)
+      .. "loop:spawn(fn) (or task:wait() from a task)", what or "a call", self.driver)), 0)
   end
 end
 
@@ -284,8 +284,8 @@ function Loop:sleep(s)
     else
       local item = { at = now() + s, task = task }
       heap_push(self.timers, item)
-      if self.kind == "uv" then self:arm_sleep(s, item) end
-      if self.kind == "cqueues" then self:kick() end
+      if self.driver == "uv" then self:arm_sleep(s, item) end
+      if self.driver == "cqueues" then self:kick() end
     end
     suspend(task)
     return
@@ -353,11 +353,11 @@ end
 --- task error that no task:wait() has seen.
 function Loop:run()
   if self:current() then error(loop_error("loop:run() inside a task of the same loop"), 0) end
-  if self.kind == "uv" then
+  if self.driver == "uv" then
     -- standalone luv: run the uv loop until our tasks are done (in Neovim
     -- the editor runs the loop; there, just spawn and let it)
     while self.alive > 0 do self.uv.run("once") end
-  elseif self.kind == "cqueues" then
+  elseif self.driver == "cqueues" then
     local cq = self.cq
     while self.alive > 0 do
       local ok, err = cq:step()
@@ -414,7 +414,7 @@ local UV_EVENTS = { ["in"] = "r", out = "w", inout = "rw" }
 -- Resume runnable tasks soon, from a uv callback (never from inside the
 -- caller's own stack frame).
 function Loop:kick()
-  if self.kind == "uv" then
+  if self.driver == "uv" then
     if self.kicked then return end
     self.kicked = true
     local uv = self.uv
@@ -428,7 +428,7 @@ function Loop:kick()
       self:run_runnable()
       self:sync()
     end)
-  elseif self.kind == "cqueues" then
+  elseif self.driver == "cqueues" then
     self:start_pump()
     if self.cond then self.cond:signal() end
   end
@@ -446,7 +446,7 @@ end
 
 -- Apply what curl asked to watch since the last call, and re-arm the timer.
 function Loop:sync()
-  if self.kind ~= "uv" then return end
+  if self.driver ~= "uv" then return end
   local m = self.m
   if not m then return end
   local uv = self.uv

@@ -328,7 +328,7 @@ function Runs:wait(id, params, opts)
   end
 end
 
---- Run every params of list to its end, at most opts.concurrency (default 2,
+--- Run every params of list to its end, at most `concurrency` (default 2,
 --- the account's default limit) active at once; returns the terminal runs in
 --- input order. See exa/batch.lua.
 function Runs:batch(list, opts)

@@ -86,7 +86,7 @@ end
 --- The number of requests this stream has sent so far.
 function Stream:attempts() return self.budget.attempts end
 
-function Stream:replay_spec()
+local function replay_spec(self)
   local s = self.spec
   return {
     method = "GET",
@@ -111,7 +111,7 @@ local function to_follow(self, run_id)
 end
 
 -- Open the transfer of the current state.
-function Stream:open()
+local function open(self)
   local t = self.transport
   if self.opened then self.reconnected = true end
   self.opened = true
@@ -121,11 +121,11 @@ function Stream:open()
     if not ok then fail(self, h) end
     if found then -- an earlier attempt did create the run: continue it by replay
       to_follow(self, found.id)
-      return self:open()
+      return open(self)
     end
     self.h = h
   else
-    local rs = self:replay_spec()
+    local rs = replay_spec(self)
     self.in_use = rs
     local ok, h = pcall(t.open_sse, t, rs, self.budget)
     if not ok then fail(self, h) end
@@ -243,7 +243,7 @@ end
 
 function Stream:next()
   while self.state ~= "done" do
-    if not self.h then self:open() end
+    if not self.h then open(self) end
     local ev, err, partial = self.h:next_event()
     if ev then
       local own = ev.has_id
