@@ -57,7 +57,10 @@ describe("client.runs against the simulator", function()
 
   it("wait polls through the client's sleep option", function()
     local slept = {}
+    -- the run lasts long enough that wait must poll (it was a race: a run
+    -- done before the first GET needs no sleep)
     local c2 = exa.new{ api_key = "sk-runs-spec", base_url = srv.url,
+      headers = { ["X-Mock-Fault"] = "run-seconds=30" },
       sleep = function(s) slept[#slept + 1] = s; require("exa.clock").sleep(s) end }
     local run = c2.runs:create{ query = "wait with my sleep", effort = "low" }
     assert.equals("completed", c2.runs:wait(run.id, { interval = 0.05 }).status)
