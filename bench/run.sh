@@ -79,4 +79,18 @@ fi
   awk -F'\t' '$2 ~ /^stream\[/ { printf "%-28s %-28s %s\n", $1, $2, $6 }' "$results"
 } | tee -a "$out"
 rm -f "$results"
+
+# --- 5. many streams in one Lua thread (the built-in loop): CPU per event,
+# peak memory per stream, at 1, 100 and 1,000 streams open at once
+start_mock --port 0 --api-key $key --max-active 100000 --seed 1   # speed 1: real-time runs
+scale_url=$MOCK_URL
+{
+  echo
+  echo "## 5. Many live streams on one built-in loop (one Lua thread; runs last 4 s, all open together)"
+  for t in 5.4 jit; do
+    for n in 1 100 1000; do
+      EXA_BASE_URL=$scale_url LUA_CPATH="$root/build/$t/?.so;;" "$(lua_for $t)" bench/loop_scale.lua $n
+    done
+  done
+} | tee -a "$out"
 echo "bench: results in $out"

@@ -55,6 +55,8 @@ describe("error objects", function()
     local b = '{"error":{"type":"SERVER_ERROR","code":"TIMEOUT","message":"run timed out"}}'
     assert.is_false(errors.from_response(res(500, b), json.decode(b)).retryable)
     assert.is_true(errors.from_response(res(503, ""), nil).retryable)
+    assert.is_true(errors.from_response(res(408, ""), nil).retryable)
+    assert.is_true(errors.from_response(res(409, ""), nil).retryable)
     assert.is_false(errors.from_response(res(400, "{}"), {}).retryable)
   end)
 
@@ -69,7 +71,14 @@ describe("error objects", function()
     assert.matches("text/html", e.message)
     assert.matches("502 Bad Gateway", e.message)
     assert.is_nil(e.message:find("<", 1, true))
+    assert.is_nil(e.message:find("x:y", 1, true)) -- style (and script) contents go with their tags
     assert.is_true(#e.message < 400)
+  end)
+
+  it("say when an error body is JSON without an error object", function()
+    local e = errors.from_response(res(502, '{"detail":"upstream"}'), json.decode('{"detail":"upstream"}'))
+    assert.matches("unexpected JSON body", e.message)
+    assert.matches("upstream", e.message)
   end)
 
   it("handle an empty error body", function()
@@ -89,9 +98,10 @@ describe("error objects", function()
   it("redact a secret wherever it appears, raw or percent-encoded", function()
     local key = "sk-a/b+c d"
     local e = errors.new{ kind = "x", message = "key sk-a/b+c d in body",
-      url = "http://h/p?k=sk-a%2Fb%2Bc%20d", details = { echo = "sk-a/b+c d" } }
+      url = "http://h/p?k=sk-a%2Fb%2Bc%20d", details = { echo = "sk-a/b+c d" },
+      echoed_url = "http://h/p?k=sk-a%2fb%2bc%20d" } -- lower-case escapes, as some servers echo them
     errors.redact(e, key)
-    local all = tostring(e) .. e.url .. e.details.echo
+    local all = tostring(e) .. e.url .. e.details.echo .. e.echoed_url
     assert.is_nil(all:find("sk-a", 1, true))
     assert.matches("REDACTED", e.message)
   end)
@@ -104,6 +114,20 @@ describe("error objects", function()
     local future = os.date("!%a, %d %b %Y %H:%M:%S GMT", os.time() + 30)
     local d = errors.retry_after{ ["retry-after"] = future }
     assert.is_true(d >= 28 and d <= 31, tostring(d))
+  end)
+
+  it("describe values the same way on every Lua, never cutting a UTF-8 character", function()
+    assert.equals("nan", errors.describe(0 / 0))
+    assert.equals("inf", errors.describe(math.huge))
+    assert.equals("-inf", errors.describe(-math.huge))
+    assert.equals("null", errors.describe(exa.null))
+    assert.equals("a table", errors.describe({}))
+    assert.equals('"short"', errors.describe("short"))
+    -- byte 40 is the first byte of an "é": the quote stops before it
+    local q = errors.describe(string.rep("a", 39) .. string.rep("\195\169", 5))
+    assert.equals('"' .. string.rep("a", 39) .. '..."', q)
+    q = errors.describe(string.rep("a", 38) .. string.rep("\195\169", 5)) -- 38 + one whole "é"
+    assert.equals('"' .. string.rep("a", 38) .. '\195\169..."', q)
   end)
 
   it("are not confused with other tables or strings", function()

@@ -103,10 +103,12 @@ describe("validation before any request", function()
           assert.is_false(ok)
           assert.are_not.equal("validation", e.kind)
         else
-          -- stream opens lazily: the first step sends the request
+          -- stream validates, then opens lazily: the first step sends the request
+          assert.is_true(ok, tostring(e))
           local s = e
           local ok2, e2 = pcall(s)
           assert.is_false(ok2)
+          assert.is_true(exa.is_error(e2), tostring(e2))
           assert.are_not.equal("validation", e2.kind)
         end
       end)
@@ -177,6 +179,11 @@ describe("validation before any request", function()
       local ok, e = pcall(exa.new, { api_key = "sk-LEAK-ME\n" })
       assert.is_false(ok)
       assert.is_nil(tostring(e):find("LEAK", 1, true))
+      -- an option whose name (quoted in the message) is the key by mistake
+      ok, e = pcall(exa.new, { api_key = "sk-LEAK-ME", ["sk-LEAK-ME"] = true })
+      assert.is_false(ok)
+      assert.equals("validation", e.kind)
+      assert.is_nil(tostring(e):find("LEAK", 1, true))
     end)
   end)
 end)
@@ -200,9 +207,12 @@ describe("the request body", function()
     local b = json.decode(json.encode(body.create{
       query = "q", input = { data = {}, exclusion = {} }, dataSources = {}, metadata = {},
       outputSchema = {
-        type = "object", required = {}, properties = { x = {}, required = { type = "string" } },
+        type = "object", required = {}, properties = { x = {}, required = { type = "string" },
+          tuple = { items = { { required = {} } } } }, -- draft-07 tuple form of items
         anyOf = { { required = {}, enum = {} } }, examples = {},
         items = { prefixItems = {}, type = {} }, ["$defs"] = { d = { oneOf = {}, allOf = {} } },
+        dependencies = { a = { required = {} }, b = { "c" } },
+        patternProperties = { ["^x"] = { enum = {} } },
       },
     }))
     assert.is_true(json.is_array(b.input.data))
@@ -218,6 +228,9 @@ describe("the request body", function()
     assert.is_true(json.is_array(s.items.type))
     assert.is_true(json.is_array(s["$defs"].d.oneOf))
     assert.is_true(json.is_array(s["$defs"].d.allOf))
+    assert.is_true(json.is_array(s.dependencies.a.required))
+    assert.is_true(json.is_array(s.properties.tuple.items[1].required))
+    assert.is_true(json.is_array(s.patternProperties["^x"].enum))
     -- a property *named* like a keyword, and an empty (match-anything) schema, stay objects
     assert.is_false(json.is_array(s.properties.x))
     assert.is_false(json.is_array(s.properties))
@@ -225,9 +238,11 @@ describe("the request body", function()
   end)
 
   it("keeps a decoded run's arrays when it is sent back", function()
-    local prev = json.decode('{"query":"q","input":{"data":[]},"outputSchema":{"type":"object","required":[]}}')
+    local prev = json.decode('{"query":"q","input":{"data":[]},"outputSchema":{"type":"object","required":[]},'
+      .. '"newField":{"list":[]}}')
     local s = json.encode(body.create(prev))
     assert.matches('"data":%[%]', s)
     assert.matches('"required":%[%]', s)
+    assert.matches('"list":%[%]', s) -- a position body.lua knows nothing about: the copy keeps the mark
   end)
 end)

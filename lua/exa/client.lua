@@ -26,14 +26,13 @@ M.DEFAULT_BETAS = { "agent-2026-05-07" }
 
 local invalid = errors.invalid
 
-local function opt_number(o, name, default, min)
+-- A duration option in seconds: a finite number from min to
+-- validate.MAX_SECONDS (NaN, inf and strings are validation errors here,
+-- never plain errors from the core at the first request).
+local function opt_seconds(o, name, default, min)
   local v = o[name]
   if v == nil then return default end
-  if type(v) ~= "number" or v < (min or 0) or v ~= v then
-    invalid(name, string_format("%s must be a number >= %s, got %s", name, tostring(min or 0),
-      validate.describe(v)))
-  end
-  return v
+  return validate.seconds(v, name, min)
 end
 
 local KNOWN = {
@@ -92,7 +91,7 @@ function new(o)
   if type(o) ~= "table" then invalid("options", "exa.new takes a table of options") end
   for k in pairs(o) do
     if not KNOWN[k] then
-      invalid(tostring(k), "unknown option " .. validate.describe(k) .. " for exa.new")
+      invalid(tostring(k), "unknown option " .. validate.describe(k) .. " for exa.new", k)
     end
   end
 
@@ -140,9 +139,7 @@ function new(o)
 
   local max_retries = o.max_retries
   if max_retries == nil then max_retries = 2 end
-  if not validate.is_integer(max_retries) or max_retries < 0 then
-    invalid("max_retries", "max_retries must be a non-negative integer")
-  end
+  validate.count(max_retries, "max_retries")
   if o.ca_file ~= nil and type(o.ca_file) ~= "string" then
     invalid("ca_file", "ca_file must be a path string")
   end
@@ -161,13 +158,13 @@ function new(o)
     base_url = base,
     betas = bl,
     headers = headers,
-    timeout = opt_number(o, "timeout", 60, 0.001),
-    connect_timeout = opt_number(o, "connect_timeout", 10, 0.001),
-    stream_idle_timeout = opt_number(o, "stream_idle_timeout", 300, 0.001),
+    timeout = opt_seconds(o, "timeout", 60, validate.MIN_TIMEOUT),
+    connect_timeout = opt_seconds(o, "connect_timeout", 10, validate.MIN_TIMEOUT),
+    stream_idle_timeout = opt_seconds(o, "stream_idle_timeout", 300, validate.MIN_TIMEOUT),
     max_retries = max_retries,
-    retry_base_delay = opt_number(o, "retry_base_delay", 0.5),
-    retry_max_delay = opt_number(o, "retry_max_delay", 8),
-    max_retry_after = opt_number(o, "max_retry_after", 60),
+    retry_base_delay = opt_seconds(o, "retry_base_delay", 0.5, 0),
+    retry_max_delay = opt_seconds(o, "retry_max_delay", 8, 0),
+    max_retry_after = opt_seconds(o, "max_retry_after", 60, 0),
     retry_concurrency_limit = o.retry_concurrency_limit == true,
     ca_file = o.ca_file,
     sleep = o.sleep,

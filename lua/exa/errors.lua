@@ -1,19 +1,30 @@
 -- exa.errors: the one error convention. Every failure the library reports is
 -- raised as an error object: a table with kind, status, type, code, message,
 -- retryable and request_id, printable with tostring(). Nothing here ever
--- holds the API key: redact() scrubs it from every string field.
-local setmetatable, getmetatable, type, tostring, pairs, error =
-  setmetatable, getmetatable, type, tostring, pairs, error
-local string_format, string_gsub, string_sub, string_byte, string_lower =
-  string.format, string.gsub, string.sub, string.byte, string.lower
+-- holds the API key: redact() scrubs it from every string field, and from
+-- the values a validation message quotes (see invalid()).
+local setmetatable, getmetatable, type, tostring, pairs, error, select =
+  setmetatable, getmetatable, type, tostring, pairs, error, select
+local string_format, string_gsub, string_sub, string_byte, string_lower, string_find =
+  string.format, string.gsub, string.sub, string.byte, string.lower, string.find
 local table_concat = table.concat
-local math_floor = math.floor
+local math_floor, math_huge = math.floor, math.huge
 local os_time = os.time
+
+local json_null = require("exa.json").null
 
 local M = {}
 
 local Error = {}
 Error.__index = Error
+
+-- error object -> array of the raw values its message quotes (through
+-- describe()). Private and weak: never a field, so never printed; redact()
+-- reads it to scrub a secret from the whole value before it was cut short.
+local QUOTED = setmetatable({}, { __mode = "k" })
+
+-- How many bytes of a string value a message quotes.
+local QUOTE_MAX = 40
 
 -- kind by HTTP status, for API errors (the code refines some of them).
 local KIND_BY_STATUS = {
@@ -67,9 +78,47 @@ function M.is_error(v, kind)
   return kind == nil or v.kind == kind
 end
 
---- Validation failure: the request was never sent.
-function M.invalid(field, message)
-  error(M.new{ kind = "validation", field = field, message = message }, 0)
+--- A value as a validation message shows it: a string quoted (at most
+--- QUOTE_MAX bytes, cut on a UTF-8 character boundary), a number as Lua
+--- writes it (nan, inf and -inf the same on every Lua), else its type.
+--- A message that quotes a string must hand that string to invalid() too,
+--- so redact() can scrub a secret from the whole value (a quote cut short no
+--- longer contains the secret it starts with).
+local function describe(v)
+  local t = type(v)
+  if t == "string" then
+    if #v > QUOTE_MAX then
+      local cut = QUOTE_MAX
+      while cut > QUOTE_MAX - 3 do -- do not end inside a UTF-8 sequence
+        local b = string_byte(v, cut + 1)
+        if b < 0x80 or b > 0xBF then break end
+        cut = cut - 1
+      end
+      v = string_sub(v, 1, cut) .. "..."
+    end
+    return string_format("%q", v)
+  elseif t == "number" then
+    if v ~= v then return "nan" end
+    if v == math_huge then return "inf" end
+    if v == -math_huge then return "-inf" end
+    return tostring(v)
+  elseif t == "boolean" then
+    return tostring(v)
+  elseif v == json_null then
+    return "null"
+  end
+  return "a " .. t
+end
+M.describe = describe
+
+--- Validation failure: the request was never sent. Any further arguments
+--- are the raw values message quotes with describe(); they are kept
+--- privately (see redact()).
+function M.invalid(field, message, ...)
+  local e = M.new{ kind = "validation", field = field, message = message }
+  local n = select("#", ...)
+  if n > 0 then QUOTED[e] = { n = n, ... } end
+  error(e, 0)
 end
 
 --- Shorten text for an error message: collapse whitespace, strip tags if it
@@ -115,11 +164,42 @@ function M.redact_string(s, secret)
   return (scrubber(secret)(s))
 end
 
+-- Replace every plain occurrence of old in s by new.
+local function replace_plain(s, old, new)
+  local out, from = {}, 1
+  while true do
+    local i, j = string_find(s, old, from, true)
+    if not i then break end
+    out[#out + 1] = string_sub(s, from, i - 1)
+    out[#out + 1] = new
+    from = j + 1
+  end
+  if from == 1 then return s end
+  out[#out + 1] = string_sub(s, from)
+  return table_concat(out)
+end
+
 --- Replace every occurrence of secret (raw or percent-encoded) in every
---- string field of err, nested tables included. Returns err.
+--- string field of err, nested tables included. A value a validation
+--- message quotes is scrubbed whole first and quoted again, so a secret
+--- longer than the quote does not leave its first bytes behind. Returns err.
 function M.redact(err, secret)
   if type(secret) ~= "string" or secret == "" then return err end
   local scrub = scrubber(secret)
+  local quoted = type(err) == "table" and QUOTED[err]
+  if quoted then
+    for i = 1, quoted.n do
+      local v = quoted[i]
+      local clean = type(v) == "string" and scrub(v)
+      if clean and clean ~= v then
+        local before, after = describe(v), describe(clean)
+        for k, f in pairs(err) do
+          if type(f) == "string" then err[k] = replace_plain(f, before, after) end
+        end
+        quoted[i] = clean
+      end
+    end
+  end
   local seen = {}
   local function walk(t)
     if seen[t] then return end

@@ -5,14 +5,25 @@
 -- for bad data.
 local core = require "exa.core"
 
-local setmetatable, getmetatable, type = setmetatable, getmetatable, type
+local setmetatable, getmetatable, type, pcall = setmetatable, getmetatable, type, pcall
+
+local core_encode = core.json_encode
 
 local json = {
   null = core.null,
   array_mt = core.array_mt,
-  encode = core.json_encode,
   decode = core.json_decode,
 }
+
+--- v as JSON text, or nil and a message. The core raises (rather than
+--- returns) for a table nested deeper than cjson's limit of 1000 or a
+--- cycle; that is bad data too, so it comes back as nil, message.
+function json.encode(v)
+  local ok, s, err = pcall(core_encode, v)
+  if not ok then return nil, s end
+  if s == nil then return nil, err end
+  return s -- one value: f:write(json.encode(v)) must not see a trailing nil
+end
 
 --- Mark t (or a new table) as a JSON array: it encodes as [] when empty.
 function json.array(t)

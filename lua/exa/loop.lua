@@ -19,6 +19,7 @@
 local type, setmetatable, getmetatable, error, select, tostring, next, ipairs =
   type, setmetatable, getmetatable, error, select, tostring, next, ipairs
 local string_format, table_remove, require_ = string.format, table.remove, require
+local io_stderr = io.stderr
 local coroutine_create, coroutine_resume, coroutine_yield, coroutine_running, coroutine_status =
   coroutine.create, coroutine.resume, coroutine.yield, coroutine.running, coroutine.status
 local math_floor, math_huge = math.floor, math.huge
@@ -82,6 +83,9 @@ function M.new(opts)
   end
   opts = opts or {}
   local kind = "builtin"
+  if opts.on_error ~= nil and type(opts.on_error) ~= "function" then
+    errors.invalid("on_error", "exa.loop{on_error = ...} must be a function(err, task)")
+  end
   if opts.uv ~= nil and opts.cqueues ~= nil then
     errors.invalid("loop", "exa.loop: give uv or cqueues, not both")
   elseif opts.uv ~= nil then
@@ -108,6 +112,7 @@ function M.new(opts)
     alive = 0,            -- tasks not finished
     failed = {},          -- tasks whose error nobody has seen yet, in order
     polls = {},           -- uv: fd -> poll handle
+    on_error = opts.on_error,
     ticks = 0,            -- wake-ups (for tests: counts, not times)
   }, Loop)
   return self
@@ -142,6 +147,17 @@ local function schedule(self, task, value)
   if self.kind ~= "builtin" then self:kick() end
 end
 
+-- A task failed and nobody waits for it. A built-in loop raises it from
+-- run(); on a host loop (uv, cqueues), where nobody may ever call run(), it
+-- goes to on_error, or stderr, so it is never lost silently.
+local function report(self, task)
+  if self.on_error then
+    self.on_error(task.err, task)
+  elseif self.kind ~= "builtin" then
+    io_stderr:write("exa: a task on the ", self.kind, " loop failed: ", tostring(task.err), "\n")
+  end
+end
+
 local function finish(self, task, ok, res)
   self.alive = self.alive - 1
   if ok then
@@ -150,7 +166,10 @@ local function finish(self, task, ok, res)
   else
     task.status = "failed"
     task.err = res[1]
-    if not task.observed then self.failed[#self.failed + 1] = task end
+    if not task.observed then
+      self.failed[#self.failed + 1] = task
+      report(self, task)
+    end
   end
   local joiners = task.joiners
   task.joiners = nil

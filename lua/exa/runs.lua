@@ -35,14 +35,7 @@ function Runs:__tostring() return "exa.runs" end
 
 -- Per-call options: {headers = {...}, timeout = s, max_retries = n, ...}
 local function call_opts(opts)
-  opts = validate.table_or_nil(opts, "options")
-  if opts.headers ~= nil then validate.headers(opts.headers, "options.headers") end
-  if opts.timeout ~= nil and (type(opts.timeout) ~= "number" or opts.timeout <= 0) then
-    errors.invalid("options.timeout", "options.timeout must be a positive number of seconds")
-  end
-  if opts.max_retries ~= nil and (not validate.is_integer(opts.max_retries) or opts.max_retries < 0) then
-    errors.invalid("options.max_retries", "options.max_retries must be a non-negative integer")
-  end
+  opts = validate.call_options(opts)
   if opts.marker ~= nil and type(opts.marker) ~= "boolean" then
     errors.invalid("options.marker", "options.marker must be a boolean")
   end
@@ -310,12 +303,8 @@ function Runs:wait(id, params, opts)
     validate.id(id, "id")
     local p = validate.table_or_nil(params, "params")
     local t, i = p.timeout, p.interval
-    if t ~= nil and (type(t) ~= "number" or t < 0) then
-      errors.invalid("timeout", "timeout must be a non-negative number of seconds")
-    end
-    if i ~= nil and (type(i) ~= "number" or i <= 0) then
-      errors.invalid("interval", "interval must be a positive number of seconds")
-    end
+    if t ~= nil then validate.seconds(t, "timeout", 0) end
+    if i ~= nil then validate.seconds(i, "interval", validate.MIN_TIMEOUT) end
     return t, i, call_opts(opts)
   end)
   local start = clock.now()

@@ -9,7 +9,7 @@ local M = {}
 function M.finish(result)
   local exa = require "exa"
   local f = assert(io.open(assert(os.getenv("EXA_OUT"), "EXA_OUT"), "w"))
-  f:write(exa.json_encode(result))
+  f:write((assert(exa.json_encode(result))))
   f:close()
   vim.schedule(function() vim.cmd("qa!") end)
 end
