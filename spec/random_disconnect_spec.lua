@@ -131,6 +131,9 @@ describe("random disconnects", function()
         table.concat(t.want, ","), table.concat(t.got, ","),
         t.ok and "complete" or ("error " .. tostring(t.err)), tostring(t.runs), json.encode(t.setup))
     end
+    table.insert(lines, 1, ("%s: %d trials, %d complete, %d errors; %d lost, %d duplicated, %d reordered, "
+      .. "%d unexpected; %d bad trials, the first ones:"):format(kind, #trials, totals.complete, totals.errored,
+      totals.lost, totals.dup, totals.reordered, totals.extra, #bad))
     return totals, bad, table.concat(lines, "\n")
   end
 

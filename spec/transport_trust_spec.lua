@@ -1,5 +1,5 @@
--- Transport details of issue 7, item 6: a tiny timeout is a timeout, not
--- "no timeout"; a user's X-Api-Key header replaces the client's (one header
+-- Transport details of issue 7, item 6: a tiny timeout is refused or is a
+-- timeout, never "no timeout"; a user's X-Api-Key header replaces the client's (one header
 -- on the wire) and is scrubbed from errors like the key; retry jitter is
 -- seeded so that processes started in the same second do not retry in
 -- lockstep. Against the raw peer of spec/helpers/api_peer_server.lua, which
@@ -38,22 +38,35 @@ describe("transport trust", function()
     return walk(e)
   end
 
-  describe("timeout = 0.0004", function()
-    -- the peer holds the request 3 s and then closes it unanswered: a client
-    -- whose timeout became "none" ends with a transport error, not a timeout
-    it("as a client option times out with an error object", function()
+  describe("tiny timeouts", function()
+    -- The peer holds a request 3 s and then closes it unanswered: a client
+    -- whose timeout became "none" (0 ms for libcurl) ends with a transport
+    -- error after 3 s, not with a timeout.
+    it("0.0004 s (under curl's 1 ms) is refused before any request, never sent as 'no timeout'", function()
       local key = key_session{ get = { { hang = 3 } } }
-      local c = exa.new{ api_key = key, base_url = p.url, timeout = 0.0004, max_retries = 0 }
+      local ok, e = pcall(exa.new, { api_key = key, base_url = p.url, timeout = 0.0004 })
+      assert.is_false(ok)
+      assert.is_true(exa.is_error(e, "validation"), tostring(e))
+      local c = exa.new{ api_key = key, base_url = p.url, max_retries = 0 }
+      ok, e = pcall(c.runs.get, c.runs, RUN, { timeout = 0.0004 })
+      assert.is_false(ok)
+      assert.is_true(exa.is_error(e, "validation"), tostring(e))
+      assert.equals(0, #p:log(key).requests)
+    end)
+
+    it("the smallest timeout allowed (1 ms, client option) times out with an error object", function()
+      local key = key_session{ get = { { hang = 3 } } }
+      local c = exa.new{ api_key = key, base_url = p.url, timeout = 0.001, max_retries = 0 }
       local ok, e = pcall(c.runs.get, c.runs, RUN)
       assert.is_false(ok)
       assert.is_true(exa.is_error(e, "timeout"), tostring(e))
       assert.equals(1, e.attempts)
     end)
 
-    it("as a per-call option times out with an error object", function()
+    it("a per-call timeout of 1.5 ms times out with an error object", function()
       local key = key_session{ get = { { hang = 3 } } }
       local c = exa.new{ api_key = key, base_url = p.url, max_retries = 0 }
-      local ok, e = pcall(c.runs.get, c.runs, RUN, { timeout = 0.0004 })
+      local ok, e = pcall(c.runs.get, c.runs, RUN, { timeout = 0.0015 })
       assert.is_false(ok)
       assert.is_true(exa.is_error(e, "timeout"), tostring(e))
     end)
