@@ -33,7 +33,8 @@ build = {
   type = "builtin",
   modules = {
     ["exa.core"] = {
-      sources = { "src/compat.c", "src/core.c", "src/http.c", "src/json.c", "src/lsse.c", "src/sse.c" },
+      sources = { "src/bind.c", "src/compat.c", "src/core.c", "src/driver.c", "src/json.c", "src/lhttp.c",
+        "src/lsse.c", "src/resp.c", "src/sse.c" },
       incdirs = { "src", "$(CURL_INCDIR)" },
       libdirs = { "$(CURL_LIBDIR)" },
       libraries = { "curl" },

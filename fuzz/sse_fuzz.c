@@ -38,7 +38,7 @@ static void run(const char *s, size_t n, size_t ml, size_t me, int mode, unsigne
   exa_sse p;
   size_t from = 0, last_len;
   const char *last;
-  int rc = 0;
+  int rc = 0, partial;
   unsigned x = seed * 2654435761u + 1;
   exa_sse_init(&p, ml, me);
   p.on_comment = rec_comment;
@@ -58,20 +58,21 @@ static void run(const char *s, size_t n, size_t ml, size_t me, int mode, unsigne
     if (frc && !rc) rc = frc;
     from += k;
   } while (from < n);
-  exa_sse_finish(&p);
+  partial = exa_sse_finish(&p);
   bounded(&p);
   last = exa_sse_last_id(&p, &last_len);
-  rec_end(r, rc, last, last_len, exa_sse_retry(&p));
+  rec_end(r, rc, last, last_len, exa_sse_retry(&p), partial);
   exa_sse_free(&p);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  static rec a = {{0}, {0}, 0, 0, 1, 0}, b = {{0}, {0}, 0, 0, 1, 0}, ref = {{0}, {0}, 0, 0, 1, 0};
+  static rec a = {{0}, {0}, 0, 0, 1, 0, 0}, b = {{0}, {0}, 0, 0, 1, 0, 0}, ref = {{0}, {0}, 0, 0, 1, 0, 0};
   const char *s = (const char *)data + 4;
   size_t n, ml, me;
   unsigned seed;
   sse_ref_result res;
   if (size < 4) return 0;
+  a.extra = b.extra = ref.extra = 1; /* has_id and partial too */
   n = size - 4;
   ml = max_lines[data[0] & 7];
   me = max_events[data[1] & 7];
@@ -79,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   rec_reset(&ref);
   sse_ref_parse(s, n, ml, me, rec_event, rec_comment, &ref, &res);
-  rec_end(&ref, res.rc, res.last_id ? res.last_id : "", res.last_id_len, res.retry);
+  rec_end(&ref, res.rc, res.last_id ? res.last_id : "", res.last_id_len, res.retry, res.partial);
   sse_ref_result_free(&res);
 
   run(s, n, ml, me, 0, seed, &a);

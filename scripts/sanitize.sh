@@ -44,7 +44,8 @@ case "$mode" in
     export LUA_CPATH="$PWD/build/5.4/?.so;;"
     specs=("$@")
     if [ ${#specs[@]} -eq 0 ]; then
-      for f in spec/sse_spec.lua spec/json_spec.lua spec/http_core_spec.lua; do
+      for f in spec/sse_spec.lua spec/json_spec.lua spec/http_core_spec.lua spec/http_socket_spec.lua \
+               spec/http_trust_spec.lua; do
         [ -f "$f" ] && specs+=("$f")
       done
     fi

@@ -151,13 +151,7 @@ describe("API errors", function()
 
   it("an HTML error page gives a clear error with a snippet, never a decoder crash", function()
     local c = faulty("html-error=502")
-    for _, call in ipairs{
-      function() return c.runs:list() end,
-      function() return c.runs:create{ query = "q" } end,
-      function() for _ in c.runs:stream{ query = "q" } do end end,
-      function() for _ in c.runs:replay("agent_run_x") do end end,
-    } do
-      local e = raises(call)
+    local function check(e)
       assert.equals(502, e.status)
       assert.equals("server", e.kind)
       assert.is_nil(e.code)
@@ -166,6 +160,25 @@ describe("API errors", function()
       assert.matches("502", e.body_snippet)
       assert.is_nil(e.message:find("<", 1, true))
       assert.is_true(#tostring(e) < 500)
+    end
+    for _, call in ipairs{
+      function() return c.runs:list() end,
+      function() for _ in c.runs:replay("agent_run_x") do end end,
+    } do
+      check(raises(call))
+    end
+    -- a 502 from a proxy may hide a run the create made: the client looks for
+    -- its marker, the lookup meets the same proxy, and the error says the
+    -- outcome is unknown, with the proxy's error as its cause
+    for _, call in ipairs{
+      function() return c.runs:create{ query = "q" } end,
+      function() for _ in c.runs:stream{ query = "q" } do end end,
+    } do
+      local e = raises(call)
+      assert.equals("ambiguous", e.kind)
+      assert.is_string(e.client_request_id)
+      check(e.cause)
+      assert.is_nil(e.message:find("<", 1, true))
     end
     c:close()
   end)

@@ -138,7 +138,11 @@ describe("retries", function()
     local runs_before = srv:stats().runs
     local run = c.runs:create{ query = "q 503" }
     assert.equals("q 503", run.request.query)
-    assert.equals(1, #rec.retries)
+    -- two retries: the create's, and the lookup's own list (the fault refuses
+    -- the first attempt of every path)
+    assert.equals(2, #rec.retries)
+    assert.equals("POST", rec.retries[1].e.method)
+    assert.equals("GET", rec.retries[2].e.method)
     assert.equals(runs_before + 1, srv:stats().runs)
   end)
 

@@ -247,9 +247,9 @@ describe("exa.core http", function()
       assert.equal(200, status)
       assert.equal("text/event-stream", h["content-type"])
       local e1 = assert(t:next_event())
-      assert.same({ event = "tick", id = "1", data = '{"i":1}', retry = 1500 }, e1)
+      assert.same({ event = "tick", id = "1", data = '{"i":1}', retry = 1500, has_id = true }, e1)
       local e2 = assert(t:next_event())
-      assert.same({ event = "tick", id = "2", data = '{"i":2}', retry = 1500 }, e2)
+      assert.same({ event = "tick", id = "2", data = '{"i":2}', retry = 1500, has_id = true }, e2)
       assert.is_true(now() - t0 < 1.2, "events came only at the end of the body")
       assert.is_false(t:next_event(0)) -- the peer still holds the stream open
       assert.is_false(t:info().done)
@@ -271,9 +271,9 @@ describe("exa.core http", function()
         got[#got + 1] = ev
       end
       assert.same({
-        { event = "tick", id = "1", data = '{"i":1}' },
-        { event = "message", id = "1", data = "line one\nline two" },
-        { event = "message", id = "1", data = "last" },
+        { event = "tick", id = "1", data = '{"i":1}', has_id = true },
+        { event = "message", id = "1", data = "line one\nline two", has_id = false },
+        { event = "message", id = "1", data = "last", has_id = false },
       }, got)
       m:close()
     end)

@@ -68,11 +68,17 @@ local function run(chunks, opts)
   local events, comments, counts = {}, {}, {}
   for i, c in ipairs(chunks) do
     for _, e in ipairs(p:feed(c)) do
-      if e.comment then insert(comments, e.comment) else insert(events, e) end
+      if e.comment then
+        insert(comments, e.comment)
+      else
+        assert.is_boolean(e.has_id) -- not in the fixture: the tests below check it
+        e.has_id = nil
+        insert(events, e)
+      end
     end
     counts[i] = #events
   end
-  p:finish()
+  assert.is_boolean(p:finish())
   local r = { events = events, comments = comments, counts = counts,
               last_id = p:last_event_id(), retry = p:retry() }
   p:close()
@@ -149,11 +155,11 @@ describe("sse parser", function()
   it("dispatches a CR-ended line at once and swallows the LF that starts the next chunk", function()
     local p = core.sse_parser()
     assert.same({}, p:feed("data: a\r"))
-    assert.same({ { event = "message", data = "a", id = "" } }, p:feed("\n\r"))
+    assert.same({ { event = "message", data = "a", id = "", has_id = false } }, p:feed("\n\r"))
     assert.same({}, p:feed("\ndata: b\r"))     -- that LF closed the CRLF, it is no blank line
     assert.same({}, p:feed(""))                -- an empty feed keeps the pending CR
     assert.same({}, p:feed("\n"))
-    assert.same({ { event = "message", data = "b", id = "" } }, p:feed("\n"))
+    assert.same({ { event = "message", data = "b", id = "", has_id = false } }, p:feed("\n"))
   end)
 
   it("treats empty feeds as nothing", function()
@@ -163,7 +169,7 @@ describe("sse parser", function()
     assert.same({}, p:feed(""))
     assert.same({}, p:feed("\187\191data: x\n"))
     assert.same({}, p:feed(""))
-    assert.same({ { event = "message", data = "x", id = "" } }, p:feed("\n"))
+    assert.same({ { event = "message", data = "x", id = "", has_id = false } }, p:feed("\n"))
   end)
 
   it("strips a BOM split across three feeds, and only at the stream start", function()
@@ -171,7 +177,7 @@ describe("sse parser", function()
     assert.same({}, p:feed("\239"))
     assert.same({}, p:feed("\187"))
     assert.same({}, p:feed("\191"))
-    assert.same({ { event = "message", data = "1", id = "" } }, p:feed("data: 1\n\n"))
+    assert.same({ { event = "message", data = "1", id = "", has_id = false } }, p:feed("data: 1\n\n"))
     assert.same({}, p:feed("\239\187\191data: 2\n\n")) -- a field named U+FEFF"data": unknown
   end)
 
@@ -179,26 +185,68 @@ describe("sse parser", function()
     local p = core.sse_parser()
     assert.same({}, p:feed("\239\187"))
     assert.same({}, p:feed("data: x\n\n")) -- field "\239\187data": unknown
-    assert.same({ { event = "message", data = "y", id = "" } }, p:feed("data: y\n\n"))
+    assert.same({ { event = "message", data = "y", id = "", has_id = false } }, p:feed("data: y\n\n"))
     local q = core.sse_parser()
     assert.same({}, q:feed("\239"))
-    assert.same({ { event = "message", data = "z", id = "" } }, q:feed("\n:\ndata: z\n\n"))
+    assert.same({ { event = "message", data = "z", id = "", has_id = false } }, q:feed("\n:\ndata: z\n\n"))
   end)
 
   it("passes NUL bytes in data through", function()
     local p = core.sse_parser()
     local evs = p:feed("data: a\0b\ndata:\0\n\n")
-    assert.same({ { event = "message", data = "a\0b\n\0", id = "" } }, evs)
+    assert.same({ { event = "message", data = "a\0b\n\0", id = "", has_id = false } }, evs)
   end)
 
   it("discards an unterminated block at finish(), its id included", function()
     local p = core.sse_parser()
-    assert.same({ { event = "message", data = "1", id = "a" } }, p:feed("id: a\ndata: 1\n\nid: b\nevent: x\ndata: 2\n"))
-    p:finish()
+    assert.same({ { event = "message", data = "1", id = "a", has_id = true } },
+      p:feed("id: a\ndata: 1\n\nid: b\nevent: x\ndata: 2\n"))
+    assert.is_true(p:finish()) -- it dropped something
+    assert.is_false(p:finish())
     assert.equal("a", p:last_event_id())
     -- finish ends the stream: the next feed is a new one (its BOM is stripped),
     -- and the last event id carries over, as a reconnect wants
-    assert.same({ { event = "message", data = "3", id = "a" } }, p:feed("\239\187\191data: 3\n\n"))
+    assert.same({ { event = "message", data = "3", id = "a", has_id = false } }, p:feed("\239\187\191data: 3\n\n"))
+  end)
+
+  it("marks events whose own block had an id field (has_id), an empty id: too", function()
+    local p = core.sse_parser()
+    local evs = p:feed("id: 5\ndata: a\n\ndata: b\n\nid:\ndata: c\n\ndata: d\n\nid: 7\0x\ndata: e\n\n")
+    assert.same({
+      { event = "message", data = "a", id = "5", has_id = true },
+      { event = "message", data = "b", id = "5", has_id = false }, -- carried, not its own
+      { event = "message", data = "c", id = "", has_id = true },   -- an empty id: resets it (WHATWG)
+      { event = "message", data = "d", id = "", has_id = false },
+      { event = "message", data = "e", id = "", has_id = false },  -- an id with NUL is ignored
+    }, evs)
+    assert.equal("", p:last_event_id())
+    assert.same({ { event = "message", data = "f", id = "", has_id = true } }, p:feed("id\ndata: f\n\n"))
+  end)
+
+  it("finish() says whether the stream ended inside a line or an event", function()
+    local function ends(s)
+      local p = core.sse_parser()
+      p:feed(s)
+      return p:finish()
+    end
+    assert.is_false(ends(""))
+    assert.is_false(ends("data: a\n\n"))
+    assert.is_false(ends("data: a\n\n: keepalive\n")) -- a comment opens no event
+    assert.is_false(ends("data: a\r\n\r"))            -- the CR ended the block
+    assert.is_true(ends("data: a\n\ndata: b"))          -- inside a line
+    assert.is_true(ends("data: a\n\ndata: b\n"))        -- inside an event
+    assert.is_true(ends("id: 9\n"))
+    assert.is_true(ends("event: x\r"))
+    assert.is_true(ends(": keepalive"))
+    assert.is_true(ends("\239\187"))                    -- the first bytes of a BOM
+  end)
+
+  it("bounds lines and events at 16 MiB by default", function()
+    local p = core.sse_parser()
+    local big = ("x"):rep(16 * 1024 * 1024 - 6) -- "data: " .. big is a 16 MiB line
+    local evs = p:feed("data: " .. big .. "\n\n")
+    assert.equal(#big, #evs[1].data)
+    assert.has_error(function() p:feed("data: " .. big .. "y\n") end, "sse: line exceeds max_line (16777216 bytes)")
   end)
 
   it("commits an id at a blank line even when the block has no data", function()
@@ -229,7 +277,7 @@ describe("sse parser", function()
     it("raises once a line exceeds max_line, however it is chunked, and stays failed", function()
       local line = "data: " .. ("x"):rep(58) -- 64 bytes
       local ok_p = core.sse_parser{ max_line = 64 }
-      assert.same({ { event = "message", data = ("x"):rep(58), id = "" } }, ok_p:feed(line .. "\n\n"))
+      assert.same({ { event = "message", data = ("x"):rep(58), id = "", has_id = false } }, ok_p:feed(line .. "\n\n"))
 
       local p = core.sse_parser{ max_line = 64 }
       assert.has_error(function() p:feed(line .. "y\n") end, "sse: line exceeds max_line (64 bytes)")
@@ -243,7 +291,7 @@ describe("sse parser", function()
 
     it("raises once an event's data exceeds max_event", function()
       local p = core.sse_parser{ max_event = 10 }
-      assert.same({ { event = "message", data = "0123\n5678\n", id = "" } }, p:feed("data:0123\ndata:5678\ndata\n\n"))
+      assert.same({ { event = "message", data = "0123\n5678\n", id = "", has_id = false } }, p:feed("data:0123\ndata:5678\ndata\n\n"))
       assert.same({}, p:feed("data:0123\ndata:5678\ndata\n")) -- 10 bytes held: at the bound, not past it
       assert.has_error(function() p:feed("data\n") end, "sse: event data exceeds max_event (10 bytes)")
       assert.has_error(function() p:feed("\n") end, "sse: parser failed earlier: event data exceeds max_event (10 bytes)")
@@ -311,7 +359,7 @@ describe("sse parser", function()
     local parts, expected, last_id = {}, {}, ""
     for i = 1, 100000 do
       local nl = ends[rand(3)]
-      local ev = { event = "message", data = "", id = last_id }
+      local ev = { event = "message", data = "", id = last_id, has_id = i % 3 == 0 }
       if i % 7 == 0 then insert(parts, ": keepalive" .. nl) end
       if i % 5 == 0 then ev.event = "tick"; insert(parts, "event: tick" .. nl) end
       if i % 3 == 0 then last_id = tostring(i); ev.id = last_id; insert(parts, "id: " .. last_id .. nl) end

@@ -43,23 +43,4 @@ EXA_LOCAL int exa_isinteger(lua_State *L, int i);
 #define exa_rawgeti(L, t, n) lua_rawgeti((L), (t), (n))
 #endif
 
-/* The sub-modules of exa.core: each adds its fields to the table on top. */
-EXA_LOCAL void exa_open_json(lua_State *L);
-EXA_LOCAL void exa_open_sse(lua_State *L);
-EXA_LOCAL void exa_open_http(lua_State *L);
-
-/* The userdata discipline in one place (core.c): register metatable name with
- * methods as __index, close as __gc (and __close on 5.4), tostring, __name. */
-EXA_LOCAL void exa_new_type(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction close,
-                            lua_CFunction tostring);
-
-/* Event tables, built the same way by sse_parser:feed and transfer:next_event
- * (lsse.c): push the four keys "event", "data", "id", "retry" once, then push
- * each event as {event=, data=, id= [, retry=]} with keys = the absolute stack
- * index of the first key.  Reusing the key strings spares a lookup in Lua's
- * string table per field; feed pushes its keys once per chunk. */
-struct exa_sse_event;
-EXA_LOCAL void exa_push_event_keys(lua_State *L);
-EXA_LOCAL void exa_push_event(lua_State *L, int keys, const struct exa_sse_event *ev);
-
 #endif

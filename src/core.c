@@ -1,8 +1,8 @@
 /*
  * core.c - luaopen_exa_core: the one symbol this module exports.
- * Each part (json.c, lsse.c, http.c) adds its fields to the module table.
+ * Each part (json.c, lsse.c, lhttp.c) adds its fields to the module table.
  */
-#include "compat.h"
+#include "bind.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -36,25 +36,6 @@ static int core_sleep(lua_State *L) {
   while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
   }
   return 0;
-}
-
-void exa_new_type(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction close,
-                  lua_CFunction tostring) {
-  luaL_newmetatable(L, name);
-  lua_newtable(L);
-  luaL_setfuncs(L, methods, 0);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, close);
-  lua_setfield(L, -2, "__gc");
-#if LUA_VERSION_NUM >= 504
-  lua_pushcfunction(L, close);
-  lua_setfield(L, -2, "__close");
-#endif
-  lua_pushcfunction(L, tostring);
-  lua_setfield(L, -2, "__tostring");
-  lua_pushstring(L, name); /* 5.1/5.2's luaL_newmetatable does not set it */
-  lua_setfield(L, -2, "__name");
-  lua_pop(L, 1);
 }
 
 int luaopen_exa_core(lua_State *L) {

@@ -14,7 +14,7 @@
  * Marking uses a placeholder string that contains a NUL byte and a per-process
  * random nonce; no JSON a server or user sends can contain it by accident.
  */
-#include "compat.h"
+#include "bind.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -3,10 +3,13 @@
  *
  *   local p = core.sse_parser{max_line = n, max_event = n, comments = false}
  *   for _, ev in ipairs(p:feed(bytes)) do ... end
- *       ev = {event = "message"|name, data = s, id = last_event_id [, retry = ms]}
+ *       ev = {event = "message"|name, data = s, id = last_event_id,
+ *             has_id = the block had its own id field [, retry = ms]}
  *       with comments = true, comment lines come in order as {comment = text}
  *   p:finish()         end of stream: drop the unterminated block; the next
- *                      feed starts a new stream (BOM), last id and retry stay
+ *                      feed starts a new stream (BOM), last id and retry stay.
+ *                      Returns true when something was dropped (the stream
+ *                      ended inside a line or an event), else false
  *   p:last_event_id()  --> string, "" when none
  *   p:retry()          --> integer ms, or nil
  *   p:close()          frees it (also __gc and __close); idempotent
@@ -16,12 +19,10 @@
  * chunk dispatched before the error are lost with it.  The framer's callback
  * only builds tables; no Lua function ever runs inside it.
  */
-#include "compat.h"
+#include "bind.h"
 
 #include <stdio.h>
 #include <string.h>
-
-#include "sse.h"
 
 #define SSE_MT "exa.sse_parser"
 #define SSE_OPT_MAX 9007199254740992.0 /* 2^53: exact as a Lua 5.1 number */
@@ -43,31 +44,6 @@ static lsse *check(lua_State *L) {
   lsse *u = (lsse *)luaL_checkudata(L, 1, SSE_MT);
   if (!u->open) luaL_error(L, "sse: parser is closed");
   return u;
-}
-
-void exa_push_event_keys(lua_State *L) {
-  lua_pushliteral(L, "event");
-  lua_pushliteral(L, "data");
-  lua_pushliteral(L, "id");
-  lua_pushliteral(L, "retry");
-}
-
-void exa_push_event(lua_State *L, int keys, const exa_sse_event *ev) {
-  lua_createtable(L, 0, 4);
-  lua_pushvalue(L, keys);
-  lua_pushlstring(L, ev->type, ev->type_len);
-  lua_rawset(L, -3);
-  lua_pushvalue(L, keys + 1);
-  lua_pushlstring(L, ev->data, ev->data_len);
-  lua_rawset(L, -3);
-  lua_pushvalue(L, keys + 2);
-  lua_pushlstring(L, ev->id, ev->id_len);
-  lua_rawset(L, -3);
-  if (ev->retry >= 0) {
-    lua_pushvalue(L, keys + 3);
-    lua_pushinteger(L, (lua_Integer)ev->retry);
-    lua_rawset(L, -3);
-  }
 }
 
 static int on_event(void *ud, const exa_sse_event *ev) {
@@ -111,12 +87,12 @@ static int sse_feed(lua_State *L) {
   if (u->busy) return luaL_error(L, "sse: parser failed earlier: a feed was interrupted by an error");
   if (u->p.failed) return sse_error(L, u, u->p.failed, "parser failed earlier: ");
   lua_settop(L, 2);
-  luaL_checkstack(L, 8, "sse");
-  exa_push_event_keys(L); /* 3..6 */
-  lua_newtable(L);        /* 7: the result */
+  luaL_checkstack(L, EXA_EVENT_KEYS + 4, "sse");
+  exa_push_event_keys(L); /* 3..7 */
+  lua_newtable(L);        /* 8: the result */
   c.L = L;
   c.keys = 3;
-  c.result = 7;
+  c.result = 3 + EXA_EVENT_KEYS;
   c.n = 0;
   u->busy = 1; /* stays set if a table allocation raises inside the framer */
   rc = exa_sse_feed(&u->p, s, n, on_event, &c);
@@ -125,10 +101,10 @@ static int sse_feed(lua_State *L) {
   return 1;
 }
 
-/* p:finish(): end of stream */
+/* p:finish() -> partial: end of stream */
 static int sse_finish(lua_State *L) {
-  exa_sse_finish(&check(L)->p);
-  return 0;
+  lua_pushboolean(L, exa_sse_finish(&check(L)->p));
+  return 1;
 }
 
 static int sse_last_event_id(lua_State *L) {

@@ -33,7 +33,7 @@ void exa_sse_free(exa_sse *p) {
   p->type_len = p->type_cap = p->id_len = p->id_cap = 0;
   p->last_id_len = p->last_id_cap = 0;
   p->borrow = NULL;
-  p->has_data = p->id_set = 0;
+  p->has_data = p->id_set = p->block_open = 0;
 }
 
 const char *exa_sse_strerror(int rc) {
@@ -54,15 +54,18 @@ const char *exa_sse_last_id(const exa_sse *p, size_t *len) {
 
 long exa_sse_retry(const exa_sse *p) { return p->retry; }
 
-void exa_sse_finish(exa_sse *p) {
+int exa_sse_finish(exa_sse *p) {
+  int partial = p->line_len > 0 || p->block_open || (p->bom > 0 && p->bom < 3);
   p->line_len = 0;
   p->data_len = 0;
   p->borrow = NULL;
   p->has_data = 0;
   p->type_len = 0;
   p->id_set = 0; /* the unterminated block's id never becomes the last event id */
+  p->block_open = 0;
   p->bom = 0;
   p->after_cr = 0;
+  return partial;
 }
 
 /* Make room for need bytes in *b (capacity *cap), growing geometrically but
@@ -126,6 +129,8 @@ static int data_add(exa_sse *p, const char *v, size_t n, int in_chunk) {
  * returns (a longjmp) leaves nothing half-done behind. */
 static int dispatch(exa_sse *p, exa_sse_event_cb cb, void *ud) {
   exa_sse_event ev;
+  ev.has_id = p->id_set;
+  p->block_open = 0;
   if (p->id_set) { /* swap: the block's id becomes the last event id */
     char *b = p->last_id;
     size_t cap = p->last_id_cap;
@@ -164,6 +169,7 @@ static int process(exa_sse *p, const char *s, size_t n, int in_chunk, exa_sse_ev
     if (p->on_comment) p->on_comment(ud, s + 1, n - 1);
     return 0;
   }
+  p->block_open = 1;
   colon = (const char *)memchr(s, ':', n);
   if (colon) {
     fn = (size_t)(colon - s);

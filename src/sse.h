@@ -8,7 +8,7 @@
  *   exa_sse_init(&p, max_line, max_event);      0 = default bound
  *   p.on_comment = fn;                           optional, after init
  *   rc = exa_sse_feed(&p, buf, n, on_event, ud); any chunking, any size
- *   exa_sse_finish(&p);                          end of stream: drop partial block
+ *   partial = exa_sse_finish(&p);                end of stream: drop partial block (1 if any)
  *   exa_sse_free(&p);                            idempotent; init again to reuse
  *
  * Semantics, beyond the WHATWG text:
@@ -25,7 +25,14 @@
  *   - finish() ends the stream: the partial line and block are dropped, and
  *     the next feed starts a new stream (a BOM is stripped again).  The last
  *     event id and retry carry over (they are what a reconnect needs).  A
- *     failed parser stays failed.
+ *     failed parser stays failed.  It returns 1 when something was dropped:
+ *     an unterminated line (or the first bytes of a BOM), or a block that had
+ *     a field line (data, event, id, retry or an unknown field; comments do
+ *     not count) and no blank line yet.  A reader uses it to tell a stream
+ *     that ended between events from one cut inside an event.
+ *   - ev->has_id is 1 when the event's own block had an id field (an empty
+ *     "id:" too: it resets the last event id to ""), 0 when ev->id is the id
+ *     carried from an earlier block.
  *   - An error (a bound, ENOMEM, ESTOP) is sticky: every later feed returns
  *     it at once.  Events dispatched before the error were delivered.
  */
@@ -34,8 +41,8 @@
 
 #include <stddef.h>
 
-#define EXA_SSE_DEFAULT_MAX_LINE (1u << 20)   /* 1 MiB: longest line held */
-#define EXA_SSE_DEFAULT_MAX_EVENT (8u << 20)  /* 8 MiB: largest data buffer */
+#define EXA_SSE_DEFAULT_MAX_LINE ((size_t)16 << 20)  /* 16 MiB: longest line held */
+#define EXA_SSE_DEFAULT_MAX_EVENT ((size_t)16 << 20) /* 16 MiB: largest data buffer */
 
 enum {
   EXA_SSE_OK = 0,
@@ -56,6 +63,7 @@ typedef struct exa_sse_event {
   const char *id;
   size_t id_len;
   long retry; /* reconnection time in ms after this dispatch, -1 if never set */
+  int has_id; /* the block had its own id field */
 } exa_sse_event;
 
 /* Return 0 to go on, non-zero to abort: exa_sse_feed returns EXA_SSE_ESTOP at
@@ -80,6 +88,7 @@ typedef struct exa_sse {
   char *id;              /* an id set in this block, committed at its blank line */
   size_t id_len, id_cap;
   int id_set;
+  int block_open;        /* a field line since the last blank line */
   char *last_id;         /* the committed last event id */
   size_t last_id_len, last_id_cap;
   long retry;
@@ -91,7 +100,7 @@ typedef struct exa_sse {
 void exa_sse_init(exa_sse *p, size_t max_line, size_t max_event);
 void exa_sse_free(exa_sse *p);
 int exa_sse_feed(exa_sse *p, const char *buf, size_t n, exa_sse_event_cb cb, void *ud);
-void exa_sse_finish(exa_sse *p);
+int exa_sse_finish(exa_sse *p);
 const char *exa_sse_last_id(const exa_sse *p, size_t *len);
 long exa_sse_retry(const exa_sse *p);
 const char *exa_sse_strerror(int rc);

@@ -48,7 +48,7 @@ function M.new(cfg)
   function backend.start(req)
     local t = loop:multi():request(req)
     loop:sync()
-    return setmetatable({ t = t, id = t.id and t:id(), loop = loop }, Handle)
+    return setmetatable({ t = t, id = t:id(), loop = loop }, Handle)
   end
   function backend.sleep(s) loop:sleep(s) end
   backend.now = core.monotime

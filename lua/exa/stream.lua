@@ -113,6 +113,8 @@ end
 -- Open the transfer of the current state.
 function Stream:open()
   local t = self.transport
+  if self.opened then self.reconnected = true end
+  self.opened = true
   if self.state == "live" then
     self.in_use = self.spec
     local ok, h, found = pcall(t.open_sse, t, self.spec, self.budget)
@@ -152,6 +154,14 @@ local function run_status(self)
   local ok, run = pcall(self.runs.get, self.runs, self.run_id, { headers = self.spec.headers })
   if not ok then fail(self, run) end
   return type(run) == "table" and run.status or nil
+end
+
+-- Are events stored after the last delivered one? (a JSON page of one)
+local function more_stored(self)
+  local q = { limit = 1, cursor = self.last_event_id }
+  local ok, page = pcall(self.runs.events, self.runs, self.run_id, q, { headers = self.spec.headers })
+  if not ok then fail(self, page) end
+  return type(page) == "table" and type(page.data) == "table" and page.data[1] ~= nil
 end
 
 -- The transfer ended: cleanly (err nil; partial: an unterminated event was
@@ -202,9 +212,14 @@ function Stream:ended(err, partial)
   end
   local status = run_status(self)
   if TERMINAL_STATUS[status] then
-    -- the run has ended, so its terminal event is stored: this replay was cut
-    failure(self, incomplete(self, string_format("run %s is %s but the replay ended without its "
-      .. "terminal event", self.run_id, tostring(status))), "idempotent")
+    -- the run has ended: is anything stored after the last event we have?
+    -- (its terminal event, unless that came before where we started)
+    if more_stored(self) then
+      failure(self, incomplete(self, string_format("run %s is %s but the replay ended before its "
+        .. "terminal event", self.run_id, tostring(status))), "idempotent")
+      return
+    end
+    self:close()
     return
   end
   if self.replay then
@@ -234,7 +249,8 @@ function Stream:next()
       local own = ev.has_id
       if own == nil then own = ev.id ~= "" end -- a backend that does not say
       local n = own and tonumber(ev.id)
-      if not (n and self.high and n <= self.high) then -- not a duplicate
+      -- after a reconnect, ids at or below the highest delivered are repeats
+      if not (n and self.reconnected and self.high and n <= self.high) then
         shape(ev)
         if own then
           -- an empty id resets the last event id: a resume sends none

@@ -270,6 +270,7 @@ end
 --- first outcome was unknown. Raises the (redacted) error object.
 --- budget: a stream passes its own, so its reconnects share it.
 function Transport:call(spec, sse, budget)
+  if self.closed then errors.raise{ kind = "closed", message = "the client was closed" } end
   local loop = self.loop
   if loop and not loop:current() then loop:check_blocking("a request") end
   budget = budget or retry.budget(spec.max_retries or self.max_retries)

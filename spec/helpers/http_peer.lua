@@ -29,6 +29,10 @@
 --   /sse-big?n=&size=          n events of size bytes, as fast as the socket takes them
 --   /sse-json                  200 application/json to an sse request
 --   /hang                      reads the request and never answers
+--   /raw?file=PATH[&keep=1]    the bytes of the file PATH verbatim (a whole hostile response, head
+--                              and body), then closes the connection (keep=1: serves on)
+--   /die?key=K                 reads the request, counts it under K, closes without a byte
+--   /hits?key=K                JSON {hits = requests /die counted under K}
 --   absolute-form request lines (proxy use) get {"proxied":true,"target":...}
 local cqueues = require "cqueues"
 local socket = require "cqueues.socket"
@@ -243,6 +247,30 @@ routes["/sse-big"] = function(c, id, req)
 end
 
 routes["/hang"] = function() sleep(3600) end
+
+routes["/raw"] = function(c, _, req)
+  local q = query(req.query)
+  local f = assert(io.open(q.file, "rb"))
+  local bytes = f:read("*a")
+  f:close()
+  send(c, bytes)
+  if q.keep ~= "1" then
+    sleep(0.02)
+    c:shutdown("w")
+    return "close"
+  end
+end
+
+local hits = {}
+routes["/die"] = function(_, _, req)
+  local k = query(req.query).key or ""
+  hits[k] = (hits[k] or 0) + 1
+  return "close"
+end
+
+routes["/hits"] = function(c, id, req)
+  respond(c, id, 200, "application/json", cjson.encode { hits = hits[query(req.query).key or ""] or 0 })
+end
 
 local function read_request(c)
   local line = c:read("*l")

@@ -22,6 +22,7 @@ typedef struct rec {
   size_t events, comments;
   int order;       /* record, with each comment, how many events preceded it */
   size_t stop_at;  /* > 0: the event callback asks to stop at that event */
+  int extra;       /* also record has_id per event and partial at the end */
 } rec;
 
 static inline void rec_put(rec_buf *r, const void *p, size_t n) {
@@ -46,6 +47,7 @@ static inline int rec_event(void *ud, const exa_sse_event *ev) {
   rec_str(&r->ev, 'D', ev->data, ev->data_len);
   rec_str(&r->ev, 'I', ev->id, ev->id_len);
   rec_put(&r->ev, &ev->retry, sizeof ev->retry);
+  if (r->extra) rec_put(&r->ev, ev->has_id ? "H" : "h", 1);
   r->events++;
   return r->stop_at > 0 && r->events == r->stop_at;
 }
@@ -57,10 +59,12 @@ static inline void rec_comment(void *ud, const char *text, size_t len) {
   r->comments++;
 }
 
-/* The end of a run: the error (0 if none), last event id and retry. */
-static inline void rec_end(rec *r, int rc, const char *last, size_t last_len, long retry) {
+/* The end of a run: the error (0 if none), last event id and retry; with
+ * extra, whether the end was partial (only when there was no error). */
+static inline void rec_end(rec *r, int rc, const char *last, size_t last_len, long retry, int partial) {
   rec_put(&r->ev, "E", 1);
   rec_put(&r->ev, &rc, sizeof rc);
+  if (r->extra) rec_put(&r->ev, rc == 0 && partial ? "P" : "p", 1);
   rec_str(&r->ev, 'L', last, last_len);
   rec_put(&r->ev, &retry, sizeof retry);
 }

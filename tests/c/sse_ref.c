@@ -35,12 +35,17 @@ void sse_ref_parse(const char *s, size_t n, size_t max_line, size_t max_event,
                    sse_ref_result *r) {
   buf data = {0, 0, 0}, type = {0, 0, 0}, idbuf = {0, 0, 0}, last = {0, 0, 0};
   size_t i = 0;
+  int has_id = 0, open_block = 0;
   if (max_line == 0) max_line = EXA_SSE_DEFAULT_MAX_LINE;
   if (max_event == 0) max_event = EXA_SSE_DEFAULT_MAX_EVENT;
   r->rc = 0;
   r->retry = -1;
+  r->partial = 0;
   if (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) i = 3;
-  else if (n < 3 && memcmp(s, "\xEF\xBB\xBF", n) == 0) i = n; /* a BOM cut short: nothing yet */
+  else if (n < 3 && memcmp(s, "\xEF\xBB\xBF", n) == 0) { /* a BOM cut short: nothing yet */
+    i = n;
+    r->partial = n > 0;
+  }
   while (i < n) {
     size_t start = i, len, k;
     const char *line, *field, *value;
@@ -48,11 +53,16 @@ void sse_ref_parse(const char *s, size_t n, size_t max_line, size_t max_event,
     while (i < n && s[i] != '\r' && s[i] != '\n') i++;
     len = i - start;
     if (len > max_line) { r->rc = EXA_SSE_ELINE; break; }
-    if (i == n) break; /* no line end: the block is unterminated, dropped */
+    if (i == n) { /* no line end: the block is unterminated, dropped */
+      r->partial = 1;
+      break;
+    }
     if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n') i += 2;
     else i += 1;
     line = s + start;
     if (len == 0) { /* dispatch */
+      int own_id = has_id;
+      has_id = open_block = 0;
       buf_set(&last, idbuf.b, idbuf.n);
       if (data.n == 0) { type.n = 0; continue; }
       if (data.b[data.n - 1] == '\n') data.n--;
@@ -65,6 +75,7 @@ void sse_ref_parse(const char *s, size_t n, size_t max_line, size_t max_event,
         ev.id = last.n ? last.b : "";
         ev.id_len = last.n;
         ev.retry = r->retry;
+        ev.has_id = own_id;
         on_event(ud, &ev);
       }
       data.n = 0;
@@ -75,6 +86,7 @@ void sse_ref_parse(const char *s, size_t n, size_t max_line, size_t max_event,
       if (on_comment) on_comment(ud, line + 1, len - 1);
       continue;
     }
+    open_block = 1;
     for (k = 0; k < len && line[k] != ':'; k++) {}
     field = line;
     flen = k;
@@ -95,7 +107,10 @@ void sse_ref_parse(const char *s, size_t n, size_t max_line, size_t max_event,
     } else if (eq(field, flen, "id")) {
       int nul = 0;
       for (k = 0; k < vlen; k++) nul |= value[k] == '\0';
-      if (!nul) buf_set(&idbuf, value, vlen);
+      if (!nul) {
+        buf_set(&idbuf, value, vlen);
+        has_id = 1;
+      }
     } else if (eq(field, flen, "retry")) {
       unsigned long long v = 0;
       int ok = vlen > 0;
@@ -106,6 +121,8 @@ void sse_ref_parse(const char *s, size_t n, size_t max_line, size_t max_event,
       if (ok) r->retry = (long)v;
     }
   }
+  if (open_block) r->partial = 1;
+  if (r->rc) r->partial = 0;
   r->last_id = last.b;
   r->last_id_len = last.n;
   free(data.b);

@@ -17,6 +17,7 @@ typedef struct sse_ref_result {
   char *last_id;    /* last event id after end of stream (malloc'd, may be NULL when empty) */
   size_t last_id_len;
   long retry;       /* -1 if never set */
+  int partial;      /* (rc == 0) the stream ended inside a line or a block */
 } sse_ref_result;
 
 /* Parse the stream s[0..n) to its end, then end it as exa_sse_finish() does. */

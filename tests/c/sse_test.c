@@ -122,7 +122,7 @@ static tcase *load_cases(const char *path, size_t *ncases) {
     } else if (strncmp(line, "last ", 5) == 0) {
       last = unhex(arg);
     } else if (strncmp(line, "retry ", 6) == 0) {
-      rec_end(&c->want, 0, last.s, last.n, strtol(arg, NULL, 10));
+      rec_end(&c->want, 0, last.s, last.n, strtol(arg, NULL, 10), 0);
       free(last.s);
       last.s = NULL;
     }
@@ -167,7 +167,7 @@ static int run(const char *s, size_t n, const size_t *cuts, size_t ncuts, size_t
   exa_sse p;
   size_t i, from = 0, last_len;
   const char *last;
-  int rc = 0, held = 1;
+  int rc = 0, held = 1, partial;
   exa_sse_init(&p, max_line, max_event);
   if (comments) p.on_comment = rec_comment;
   rec_reset(r);
@@ -179,10 +179,10 @@ static int run(const char *s, size_t n, const size_t *cuts, size_t ncuts, size_t
     if (counts) counts[i] = r->events;
     from = to;
   }
-  exa_sse_finish(&p);
+  partial = exa_sse_finish(&p);
   held &= bounds_held(&p);
   last = exa_sse_last_id(&p, &last_len);
-  rec_end(r, rc, last, last_len, exa_sse_retry(&p));
+  rec_end(r, rc, last, last_len, exa_sse_retry(&p), partial);
   exa_sse_free(&p);
   exa_sse_free(&p); /* idempotent */
   return held;
@@ -192,7 +192,7 @@ static void run_ref(const char *s, size_t n, size_t max_line, size_t max_event, 
   sse_ref_result res;
   rec_reset(r);
   sse_ref_parse(s, n, max_line, max_event, rec_event, rec_comment, r, &res);
-  rec_end(r, res.rc, res.last_id ? res.last_id : "", res.last_id_len, res.retry);
+  rec_end(r, res.rc, res.last_id ? res.last_id : "", res.last_id_len, res.retry, res.partial);
   sse_ref_result_free(&res);
 }
 
@@ -217,7 +217,7 @@ static size_t random_cuts(size_t n, size_t *cuts, size_t max) {
 static void conformance(tcase *c) {
   char *whole;
   size_t n = 0, i, k, *cuts, *counts;
-  rec got = {{0}, {0}, 0, 0, 0, 0}, ref = {{0}, {0}, 0, 0, 1, 0}, got2 = {{0}, {0}, 0, 0, 1, 0};
+  rec got = {{0}, {0}, 0, 0, 0, 0, 0}, ref = {{0}, {0}, 0, 0, 1, 0, 0}, got2 = {{0}, {0}, 0, 0, 1, 0, 0};
   int ok, held;
 
   for (i = 0; i < c->nchunks; i++) n += c->chunks[i].n;
@@ -296,8 +296,9 @@ static void random_streams(int count) {
   static const size_t lim[] = {0, 1, 2, 3, 5, 8, 13, 32, 100};
   char s[1024];
   size_t cuts[64];
-  rec got = {{0}, {0}, 0, 0, 1, 0}, ref = {{0}, {0}, 0, 0, 1, 0}, got1 = {{0}, {0}, 0, 0, 1, 0};
+  rec got = {{0}, {0}, 0, 0, 1, 0, 0}, ref = {{0}, {0}, 0, 0, 1, 0, 0}, got1 = {{0}, {0}, 0, 0, 1, 0, 0};
   int i, bad = 0;
+  got.extra = ref.extra = got1.extra = 1; /* has_id and partial too */
   for (i = 0; i < count; i++) {
     size_t n = 0, t, ntok = 1 + rnd(60), k, ml = lim[rnd(9)], me = lim[rnd(9)], j;
     for (t = 0; t < ntok; t++) {
@@ -334,7 +335,7 @@ static void feed_str(exa_sse *p, const char *s, rec *r, int *rc) {
 
 static void special(void) {
   exa_sse p;
-  rec r = {{0}, {0}, 0, 0, 0, 0};
+  rec r = {{0}, {0}, 0, 0, 0, 0, 0};
   int rc;
   size_t len;
   long k;
@@ -352,6 +353,7 @@ static void special(void) {
 
   /* defaults, strerror, free then init again */
   exa_sse_init(&p, 0, 0);
+  check(p.max_line == (size_t)16 << 20 && p.max_event == (size_t)16 << 20, "init: 16 MiB default bounds");
   check(p.max_line == EXA_SSE_DEFAULT_MAX_LINE && p.max_event == EXA_SSE_DEFAULT_MAX_EVENT &&
             exa_sse_retry(&p) == -1 && strcmp(exa_sse_last_id(&p, &len), "") == 0 && len == 0,
         "init: defaults");
@@ -372,6 +374,56 @@ static void special(void) {
         "finish: new stream, id and retry carried");
   exa_sse_free(&p);
   rec_reset(&r);
+
+  /* finish reports what it dropped: a partial line, a block with a field, a BOM's first bytes */
+  {
+    static const struct {
+      const char *s;
+      int partial;
+    } ends[] = {{"", 0},          {"data: a\n\n", 0},  {"data: a\n\ndata: b", 1}, {"data: a\n", 1},
+                {"id: 3\n", 1},   {"retry: 5\n", 1},   {"foo\n", 1},               {": ping\n", 0},
+                {"data: a\r", 1}, {"data: a\r\n\r", 0}, {"\xEF\xBB", 1},           {"\xEF\xBB\xBF", 0},
+                {": c", 1},        {"event: x\n\n", 0}};
+    size_t e;
+    for (e = 0; e < sizeof ends / sizeof ends[0]; e++) {
+      int partial;
+      exa_sse_init(&p, 0, 0);
+      feed_str(&p, ends[e].s, &r, &rc);
+      partial = exa_sse_finish(&p);
+      check(rc == 0 && partial == ends[e].partial && exa_sse_finish(&p) == 0, "finish: partial after \"%s\"",
+            ends[e].s);
+      exa_sse_free(&p);
+      rec_reset(&r);
+    }
+  }
+
+  /* has_id: the block's own id field, an empty one too (it resets the last event id) */
+  {
+    static const char *expect = "HhH";
+    exa_sse_init(&p, 0, 0);
+    r.extra = 1;
+    feed_str(&p, "id: 5\ndata: a\n\ndata: b\n\nid:\ndata: c\n\n", &r, &rc);
+    exa_sse_last_id(&p, &len);
+    check(rc == 0 && r.events == 3 && len == 0, "empty id resets the last event id");
+    {
+      size_t off = 0, ev;
+      int ok = 1;
+      for (ev = 0; ev < 3; ev++) { /* T, D, I strings, retry, then the has_id byte */
+        int f;
+        for (f = 0; f < 3; f++) {
+          size_t n;
+          memcpy(&n, r.ev.b + off + 1, sizeof n);
+          off += 1 + sizeof n + n;
+        }
+        off += sizeof(long);
+        ok &= r.ev.b[off++] == expect[ev];
+      }
+      check(ok, "has_id per event");
+    }
+    r.extra = 0;
+    exa_sse_free(&p);
+    rec_reset(&r);
+  }
 
   /* a pending CR survives empty feeds */
   exa_sse_init(&p, 0, 0);

@@ -1,0 +1,64 @@
+/* bind.c - see bind.h. */
+#include "bind.h"
+
+void exa_new_type(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction close,
+                  lua_CFunction tostring) {
+  luaL_newmetatable(L, name);
+  lua_newtable(L);
+  luaL_setfuncs(L, methods, 0);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, close);
+  lua_setfield(L, -2, "__gc");
+#if LUA_VERSION_NUM >= 504
+  lua_pushcfunction(L, close);
+  lua_setfield(L, -2, "__close");
+#endif
+  lua_pushcfunction(L, tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pushstring(L, name); /* 5.1/5.2's luaL_newmetatable does not set it */
+  lua_setfield(L, -2, "__name");
+  lua_pop(L, 1);
+}
+
+void exa_push_event_keys(lua_State *L) {
+  lua_pushliteral(L, "event");
+  lua_pushliteral(L, "data");
+  lua_pushliteral(L, "id");
+  lua_pushliteral(L, "retry");
+  lua_pushliteral(L, "has_id");
+}
+
+void exa_push_event(lua_State *L, int keys, const exa_sse_event *ev) {
+  lua_createtable(L, 0, 5);
+  lua_pushvalue(L, keys);
+  lua_pushlstring(L, ev->type, ev->type_len);
+  lua_rawset(L, -3);
+  lua_pushvalue(L, keys + 1);
+  lua_pushlstring(L, ev->data, ev->data_len);
+  lua_rawset(L, -3);
+  lua_pushvalue(L, keys + 2);
+  lua_pushlstring(L, ev->id, ev->id_len);
+  lua_rawset(L, -3);
+  if (ev->retry >= 0) {
+    lua_pushvalue(L, keys + 3);
+    lua_pushinteger(L, (lua_Integer)ev->retry);
+    lua_rawset(L, -3);
+  }
+  lua_pushvalue(L, keys + 4);
+  lua_pushboolean(L, ev->has_id);
+  lua_rawset(L, -3);
+}
+
+int exa_push_error(lua_State *L, const char *kind, long code, const char *msg) {
+  lua_pushnil(L);
+  lua_createtable(L, 0, 3);
+  lua_pushstring(L, kind);
+  lua_setfield(L, -2, "kind");
+  if (code >= 0) {
+    lua_pushinteger(L, (lua_Integer)code);
+    lua_setfield(L, -2, "code");
+  }
+  lua_pushstring(L, msg);
+  lua_setfield(L, -2, "message");
+  return 2;
+}

@@ -1,0 +1,34 @@
+/*
+ * bind.h - what the Lua bindings (core.c, lsse.c, lhttp.c, json.c) share:
+ * the sub-module openers, one metatable builder, the event table and the
+ * error value.  Version shims live in compat.h; nothing here knows curl.
+ */
+#ifndef EXA_BIND_H
+#define EXA_BIND_H
+
+#include "compat.h"
+#include "sse.h"
+
+/* The sub-modules of exa.core: each adds its fields to the table on top. */
+void exa_open_json(lua_State *L);
+void exa_open_sse(lua_State *L);
+void exa_open_http(lua_State *L);
+
+/* The userdata discipline in one place: register metatable name with
+ * methods as __index, close as __gc (and __close on 5.4), tostring, __name. */
+void exa_new_type(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction close,
+                  lua_CFunction tostring);
+
+/* Event tables, built the same way by sse_parser:feed and transfer:next_event:
+ * push the five keys "event", "data", "id", "retry", "has_id" once, then push
+ * each event as {event=, data=, id=, has_id= [, retry=]} with keys = the
+ * absolute stack index of the first key.  Reusing the key strings spares a
+ * lookup in Lua's string table per field. */
+#define EXA_EVENT_KEYS 5
+void exa_push_event_keys(lua_State *L);
+void exa_push_event(lua_State *L, int keys, const exa_sse_event *ev);
+
+/* Push nil, {kind=, code= (when >= 0), message=}; returns 2. */
+int exa_push_error(lua_State *L, const char *kind, long code, const char *msg);
+
+#endif
