@@ -116,14 +116,32 @@ describe("stream trust", function()
 
     it("cut between events of a run that has ended: replays again until the terminal event", function()
       -- a clean end at an event boundary: only the run's status shows the cut
-      local c, rec, made = session{ n = 8, runs = { { n = 8 } },
-        plan = { replay = { { framing = "close", cut = { at = "between", k = at_event(4, 8), how = "fin" } },
-          { framing = "close", cut = { at = "between", k = at_event(2, 4), how = "fin" } } } } }
-      local evs, ok, e = drain(c.runs:replay(made.runs[1]))
-      assert(ok, tostring(e))
-      assert.equals(seq(1, 8), ids(evs))
-      assert.equals("agent_run.completed", evs[#evs].event)
-      assert.equals(2, #rec.retries)
+      for _, cursor in ipairs{ "id", "opaque" } do
+        local c, rec, made = session{ n = 8, runs = { { n = 8 } }, cursor = cursor ~= "opaque" and cursor or nil,
+          plan = { replay = { { framing = "close", cut = { at = "between", k = at_event(4, 8), how = "fin" } },
+            { framing = "close", cut = { at = "between", k = at_event(2, 4), how = "fin" } } } } }
+        local evs, ok, e = drain(c.runs:replay(made.runs[1]))
+        assert(ok, "event cursors " .. cursor .. ": " .. tostring(e))
+        assert.equals(seq(1, 8), ids(evs))
+        assert.equals("agent_run.completed", evs[#evs].event)
+        assert.equals(2, #rec.retries)
+      end
+    end)
+
+    -- The JSON event pages' cursors are opaque in the contract ("use the
+    -- nextCursor value from the previous event list response"): this peer
+    -- makes them "evc-<index>", so a last event id given as a cursor is refused.
+    it("a replay that starts past the terminal event ends at once, whatever the event cursors look like", function()
+      for _, cursor in ipairs{ "id", "opaque" } do
+        local c, rec, made = session{ n = 6, runs = { { n = 6 } }, cursor = cursor ~= "opaque" and cursor or nil }
+        local evs, ok, e = drain(c.runs:replay(made.runs[1], { last_event_id = 6 }))
+        assert(ok, "event cursors " .. cursor .. ": " .. tostring(e))
+        assert.equals(0, #evs)
+        assert.equals(0, #rec.retries)
+        evs, ok, e = drain(c.runs:replay(made.runs[1], { last_event_id = 5 }))
+        assert(ok, "event cursors " .. cursor .. ": " .. tostring(e))
+        assert.equals("6", ids(evs))
+      end
     end)
 
     it("a replay that ends cleanly with all the events of a running run is complete (no reconnect)", function()

@@ -13,7 +13,9 @@
 -- names a session set up beforehand on the control port:
 --   POST /agent/runs              create; SSE (Accept: text/event-stream) streams the run's
 --                                 events live, JSON answers the run
---   GET  /agent/runs/{id}/events  SSE replay of the stored events after Last-Event-ID
+--   GET  /agent/runs/{id}/events  SSE replay of the stored events after Last-Event-ID; without
+--                                 Accept: text/event-stream a JSON page (limit, cursor: opaque,
+--                                 "evc-<index>", or the event id when the session says cursor = "id")
 --   GET  /agent/runs/{id}         the run (status running until every event is stored)
 --   GET  /agent/runs              the key's runs, newest first, with request.metadata
 -- Each route answers from a queue of directives (the session's plan), one
@@ -43,7 +45,8 @@
 --     stores per replay request (nil: all of them once the live stream ended); overlap: a
 --     replay starts that many events before Last-Event-ID (a sloppy server); inserts: an
 --     extra event after event k without an id field, or with an empty id field; big: bytes
---     of output text in the completed event's run object
+--     of output text in the completed event's run object; cursor = "id": JSON event pages
+--     take an event id as their cursor (the contract only promises nextCursor values)
 --   GET /log[?key=K]    {requests=[{conn,method,target,path,lines,headers,body,key}],
 --                        runs=[{id,n,stored,status}], conns=N, refused=bool}
 local cqueues = require "cqueues"
@@ -201,7 +204,7 @@ local function sse_text(evs, d)
   local eol = d.eol or "\n"
   local parts, layout, pos = {}, {}, 0
   local function line(lines, s)
-    lines[#lines + 1] = { s = pos + 1, e = pos + #s, eol = #eol }
+    lines[#lines + 1] = { s = pos + 1, e = pos + #s, eol = #eol, comment = s:sub(1, 1) == ":" }
     parts[#parts + 1] = s .. eol
     pos = pos + #s + #eol
   end
@@ -246,16 +249,20 @@ local function cut_offset(cut, layout, eol)
   local at = cut.at
   if at == "before" then return ev.start end
   if at == "between" then return ev.stop end
-  if at == "mid-event" then
-    local i = 1 + math.floor(r * #ev.lines)
-    if i > #ev.lines then i = #ev.lines end
-    local l = ev.lines[i]
-    return l.e + l.eol
+  -- a cut after a whole comment line discards nothing: only field lines
+  -- count for "mid-event" and "crlf" (the block they start is unterminated)
+  local fields = {}
+  for _, l in ipairs(ev.lines) do if not l.comment then fields[#fields + 1] = l end end
+  if at == "mid-event" or (at == "crlf" and eol == "\r\n") then
+    local i = 1 + math.floor(r * #fields)
+    if i > #fields then i = #fields end
+    local l = fields[i]
+    if at == "mid-event" then return l.e + l.eol end
+    return l.e + 1
   end
   local i = 1 + math.floor(r * #ev.lines)
   if i > #ev.lines then i = #ev.lines end
   local l = ev.lines[i]
-  if at == "crlf" and eol == "\r\n" then return l.e + 1 end
   -- mid-line: strictly inside the line's content
   local len = l.e - l.s + 1
   local inside = 1 + math.floor(((r * 7919) % 1) * (len - 1))
@@ -432,7 +439,9 @@ local function handle(c, id, req)
     local rid, rest = req.path:match("^/agent/runs/([^/]+)(.*)$")
     run_id = rid
     if rid and rest == "" and req.method == "GET" then route = "get"
-    elseif rid and rest == "/events" and req.method == "GET" and wants_sse(req) then route = "replay" end
+    elseif rid and rest == "/events" and req.method == "GET" then
+      route = wants_sse(req) and "replay" or "events"
+    end
   end
   if not route then
     api_error(c, id, 404, "not_found_error", "no route " .. req.method .. " " .. req.path)
@@ -506,6 +515,33 @@ local function handle(c, id, req)
     json_reply(c, id, 200, enc(run_json(run)))
     return
   end
+  if route == "events" then
+    -- a JSON page of stored events; the cursor is opaque ("evc-<index>")
+    -- unless the session says cursor = "id" (the event id, as the simulator has it)
+    local q = {}
+    for k, v in (req.query or ""):gmatch("([^&=]+)=([^&]*)") do q[k] = v end
+    local limit = tonumber(q.limit or "20") or 20
+    local start = 0
+    if q.cursor then
+      local i = sess.cursor == "id" and event_index(run, q.cursor) or tonumber(q.cursor:match("^evc%-(%d+)$") or "")
+      if not i or i == 0 or i > run.stored then
+        api_error(c, id, 400, "invalid_request_error", "Unknown cursor.")
+        return
+      end
+      start = i
+    end
+    local items, i = {}, start
+    while i < run.stored and #items < limit do
+      i = i + 1
+      local ev = run.events[i]
+      items[#items + 1] = '{"id":' .. enc(ev.id or "") .. ',"event":' .. enc(ev.event) .. ',"data":' .. ev.data .. "}"
+    end
+    local more = i < run.stored
+    local cur = more and enc(sess.cursor == "id" and (run.events[i].id or "") or ("evc-" .. i)) or "null"
+    json_reply(c, id, 200, '{"object":"list","data":' .. array(items) .. ',"hasMore":' .. tostring(more)
+      .. ',"nextCursor":' .. cur .. "}")
+    return
+  end
   -- replay: the run stores step more events first (a run still going)
   if sess.step then run.stored = math.min(#run.events, run.stored + sess.step) end
   local from = event_index(run, req.headers["last-event-id"]) + 1 - (sess.overlap or 0)
@@ -554,6 +590,7 @@ local function control(c, req)
       overlap = o.overlap ~= cjson.null and o.overlap or 0,
       inserts = o.inserts ~= cjson.null and o.inserts or nil,
       big = o.big ~= cjson.null and o.big or nil,
+      cursor = o.cursor ~= cjson.null and o.cursor or nil,
       plan = {}, runs = {}, log = {}, requests = 0 }
     if type(o.plan) == "table" then
       for route, q in pairs(o.plan) do
