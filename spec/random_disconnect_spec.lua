@@ -149,7 +149,7 @@ describe("random disconnects", function()
       if rnd() < 0.15 then plan.list = { { status = 503 } } end
       if rnd() < 0.15 then plan.get = { { status = 502 } } end
       local steps = { json.null, 1, 2, 3 }
-      local setup_ = { key = key, n = n, step = steps[rnd(4)], overlap = rnd(3) - 1, plan = plan, cursor = "id" }
+      local setup_ = { key = key, n = n, step = steps[rnd(4)], overlap = rnd(3) - 1, plan = plan }
       p:session(setup_)
       local c = client(key)
       local got, ok, e = drain(c.runs:stream{ query = "trial " .. seed }, 4 * n)
@@ -187,7 +187,7 @@ describe("random disconnects", function()
       -- a server that repeats events before Last-Event-ID, only when the
       -- first replay sends none (stream_trust_spec has the first-connection case)
       local overlap = from == 0 and rnd(3) - 1 or 0
-      local setup_ = { key = key, n = n, step = 0, overlap = overlap, plan = plan, cursor = "id",
+      local setup_ = { key = key, n = n, step = 0, overlap = overlap, plan = plan,
         runs = { { n = n, stored = stored } } }
       local made = p:session(setup_)
       local c = client(key)
