@@ -35,9 +35,25 @@ describe("retries", function()
     assert.equals(1, rec.retries[1].attempt)
     assert.equals(2, rec.retries[2].attempt)
     assert.equals(503, rec.retries[1].e.status)
-    -- exponential backoff with jitter: attempt 1 in [0.25, 0.5], attempt 2 in [0.5, 1]
-    assert.is_true(rec.slept[1] >= 0.25 and rec.slept[1] <= 0.5, tostring(rec.slept[1]))
-    assert.is_true(rec.slept[2] >= 0.5 and rec.slept[2] <= 1, tostring(rec.slept[2]))
+    -- exponential backoff with jitter: attempt 1 in (0.25, 0.5), attempt 2 in (0.5, 1);
+    -- the bare delays 0.5 and 1 (no jitter) are outside
+    assert.is_true(rec.slept[1] > 0.25 and rec.slept[1] < 0.5, tostring(rec.slept[1]))
+    assert.is_true(rec.slept[2] > 0.5 and rec.slept[2] < 1, tostring(rec.slept[2]))
+  end)
+
+  it("jitters the backoff: the first delays of 6 calls are inside (0.25, 0.5) and not all one value", function()
+    local delays, distinct = {}, {}
+    for i = 1, 6 do
+      local c, rec = client("fail-first=1,status=503")
+      c.runs:list()
+      assert.equals(1, #rec.slept)
+      delays[i] = rec.slept[1]
+      assert.is_true(delays[i] > 0.25 and delays[i] < 0.5, tostring(delays[i]))
+      distinct[delays[i]] = true
+    end
+    local n = 0
+    for _ in pairs(distinct) do n = n + 1 end
+    assert.is_true(n > 1, "every delay was " .. tostring(delays[1]))
   end)
 
   it("honours Retry-After", function()
@@ -88,9 +104,15 @@ describe("retries", function()
     local key = "sk-retry-shared-" .. os.time() .. "-" .. math.random(1e6)
     local plain = exa.new{ api_key = key, base_url = srv.url }
     local run = plain.runs:create{ query = "q", effort = "low" }
+<<<<<<< HEAD
     -- a finished run: a replay of a running one may rightly replay again when
     -- the run ends between the replay and its status check (one more retry)
     plain.runs:wait(run.id, { interval = 0.05 })
+=======
+    -- ended first: a replay that overlaps the run's end rightly replays again
+    -- for the terminal event, and that reconnect is one more on_retry
+    plain.runs:wait(run.id, { interval = 0.02 })
+>>>>>>> streamspec
     local retried = 0
     local faulty = exa.new{ api_key = key, base_url = srv.url, sleep = function() end,
       headers = { ["X-Mock-Fault"] = "fail-first=1,status=500" },
