@@ -104,15 +104,9 @@ describe("retries", function()
     local key = "sk-retry-shared-" .. os.time() .. "-" .. math.random(1e6)
     local plain = exa.new{ api_key = key, base_url = srv.url }
     local run = plain.runs:create{ query = "q", effort = "low" }
-<<<<<<< HEAD
     -- a finished run: a replay of a running one may rightly replay again when
     -- the run ends between the replay and its status check (one more retry)
     plain.runs:wait(run.id, { interval = 0.05 })
-=======
-    -- ended first: a replay that overlaps the run's end rightly replays again
-    -- for the terminal event, and that reconnect is one more on_retry
-    plain.runs:wait(run.id, { interval = 0.02 })
->>>>>>> streamspec
     local retried = 0
     local faulty = exa.new{ api_key = key, base_url = srv.url, sleep = function() end,
       headers = { ["X-Mock-Fault"] = "fail-first=1,status=500" },
