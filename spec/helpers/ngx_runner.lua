@@ -8,11 +8,9 @@
 -- error = "<message and traceback>"}. Assertions are luassert's.
 --
 -- ctx.client(opts) makes an exa client whose requests go through the ngx
--- backend (lua/exa/ngx_http.lua). It is the one place that says how: with
--- exa.new{transport = "ngx"} once exa.new accepts that option, until then by
--- putting the backend where transport.lua keeps its core.multi (the same
--- request spec and handle calls; creates, being POSTs, get fresh_connect as
--- the transport refactor will give them). ctx.how says which one ran.
+-- backend (lua/exa/ngx_http.lua), through helpers/ngx_client.lua: the one
+-- place that says how (exa.new{transport = "ngx"} once exa.new takes that
+-- option, the backend in place of core.multi until then). ctx.how says which.
 local M = {}
 
 local function here()
@@ -22,13 +20,6 @@ local function here()
 end
 M.root = here()
 
--- Does this checkout's exa.new take transport = "ngx"?
-local function has_transport_option(exa)
-  local ok, c = pcall(exa.new, { api_key = "probe", transport = "ngx", max_retries = 0 })
-  if ok and c and c.close then c:close() end
-  return ok
-end
-
 local function context(data)
   local ngx = ngx
   local exa = require "exa"
@@ -37,28 +28,13 @@ local function context(data)
   local backend = ngx_http.new()
   local ctx = { exa = exa, json = json, backend = backend, data = data, mocks = data.mocks or {},
     peer = data.peer, clients = {} }
-  local native = has_transport_option(exa)
-  ctx.how = native and 'exa.new{transport = "ngx"}' or "ngx backend in place of core.multi"
+  local clients = require "helpers.ngx_client"
+  ctx.how = clients.how("ngx")
 
   function ctx.mock(name) return assert(ctx.mocks[name or "main"], "no mock " .. tostring(name)) end
 
   function ctx.client(o)
-    o = o or {}
-    local c
-    if native then
-      o.transport = "ngx"
-      c = exa.new(o)
-    else
-      if o.sleep == nil then o.sleep = backend.sleep end
-      c = exa.new(o)
-      c._t.multi = {
-        request = function(_, req)
-          if req.method == "POST" then req.fresh_connect = true end
-          return backend.start(req)
-        end,
-        close = function() end,
-      }
-    end
+    local c = clients.new(o, "ngx")
     ctx.clients[#ctx.clients + 1] = c
     return c
   end
