@@ -102,6 +102,7 @@ end
 local function config(o, prefix, port, port2)
   local env = {}
   for _, name in ipairs(o.env or {}) do env[#env + 1] = "env " .. name .. ";" end
+  for name in pairs(o.setenv or {}) do env[#env + 1] = "env " .. name .. ";" end
   local root = M.root
   return (table.concat({
     M.load_modules(),
@@ -121,7 +122,8 @@ local function config(o, prefix, port, port2)
     "  fastcgi_temp_path " .. prefix .. "/tmp/fastcgi;",
     "  uwsgi_temp_path " .. prefix .. "/tmp/uwsgi;",
     "  scgi_temp_path " .. prefix .. "/tmp/scgi;",
-    ('  lua_package_path "%s/lua/?.lua;%s/lua/?/init.lua;%s/spec/?.lua;;";'):format(root, root, root),
+    ('  lua_package_path "%s%s/lua/?.lua;%s/lua/?/init.lua;%s/spec/?.lua;;";'):format(o.lua_path or "", root,
+      root, root),
     ('  lua_package_cpath "%s/build/jit/?.so;;";'):format(root),
     o.http or "",
     "  server {",
@@ -139,7 +141,9 @@ Server.__index = Server
 
 --- Start nginx. o: http (directives in http{}), server (directives and
 --- locations in the server{} block), main (top-level directives), env (names
---- of environment variables the worker keeps), log_level. "${PORT}" in any of
+--- of environment variables the worker keeps), setenv (a map of variables to
+--- set for nginx and keep), lua_path (entries put before the checkout's in
+--- lua_package_path, ";"-terminated), log_level. "${PORT}" in any of
 --- them is replaced with the port, "${PORT2}" with a second free port (srv.port2)
 --- for a second listen directive. Errors if nginx does not come up.
 function M.start(o)
@@ -155,8 +159,10 @@ function M.start(o)
     local port, port2 = random_port(), random_port()
     local conf = prefix .. "/conf/nginx.conf"
     write_file(conf, config(o, prefix, port, port2))
-    local out = read_all(("%s -p %s -c %s 2>&1; echo \"rc=$?\""):format(shell_quote(M.NGINX),
-      shell_quote(prefix .. "/"), shell_quote(conf)))
+    local vars = {}
+    for name, value in pairs(o.setenv or {}) do vars[#vars + 1] = name .. "=" .. shell_quote(value) end
+    local out = read_all(("env %s %s -p %s -c %s 2>&1; echo \"rc=$?\""):format(table.concat(vars, " "),
+      shell_quote(M.NGINX), shell_quote(prefix .. "/"), shell_quote(conf)))
     local rc = tonumber(out:match("rc=(%d+)%s*$"))
     if rc == 0 then
       local srv = setmetatable({ port = port, port2 = port2, prefix = prefix, conf = conf,
