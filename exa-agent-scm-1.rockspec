@@ -45,6 +45,7 @@ build = {
     ["exa.clock"] = "lua/exa/clock.lua",
     ["exa.errors"] = "lua/exa/errors.lua",
     ["exa.json"] = "lua/exa/json.lua",
+    ["exa.ngx_http"] = "lua/exa/ngx_http.lua",
     ["exa.runs"] = "lua/exa/runs.lua",
     ["exa.stream"] = "lua/exa/stream.lua",
     ["exa.transport"] = "lua/exa/transport.lua",
