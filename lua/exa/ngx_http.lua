@@ -322,39 +322,63 @@ end
 
 -- Open (or take from the pool) a connection and send the request.
 -- Returns true | nil, err.
+-- The TLS handshake, verification on. true | nil, message | nil, "timeout"
+-- | nil, false (it failed at once, reason unknown: see below)
+local function handshake(sock, sni)
+  local ok, err = sock:sslhandshake(false, sni, true)
+  -- lua-resty-core 0.1.25 (Debian 12) answers true for a handshake that
+  -- completed at once and then failed verification: the socket is closed
+  -- by then, and the reason is lost (with a session argument it raises an
+  -- assertion instead). A closed socket after "success" is such a failure.
+  if ok and not sock:getreusedtimes() then return nil, false end
+  return ok, err
+end
+
+-- Open (or take from the pool) a connection and send the request.
+-- Returns true | nil, err.
 function H:open(fresh)
-  local ngx = self.ngx
-  local sock = ngx.socket.tcp()
-  local left = self:left()
-  if left and left <= 0 then return nil, self:timeout_error("connecting to") end
-  local cms = self.connect_ms
-  if left and left < cms then cms = left end
-  local io = self:io_timeout()
-  if io < 1 then io = 1 end
-  self.reused = false
-  sock:settimeouts(cms, io, io)
-  local pool = self.pool
-  if fresh then
-    fresh_serial = fresh_serial + 1
-    pool = pool .. "#fresh" .. fresh_serial -- a name no idle connection is kept under
-  end
-  local ok, err = sock:connect(self.connect_host, self.port, { pool = pool })
-  if not ok then
-    if left and err == "timeout" and cms < self.connect_ms then return nil, self:timeout_error("connecting to") end
-    return nil, classify_connect(self, err, cms)
-  end
-  self.sock = sock
-  self.fresh = fresh
-  self.reused = sock:getreusedtimes() > 0
-  if self.tls and not self.reused then
-    ok, err = sock:sslhandshake(false, self.sni, true)
-    if not ok then
-      if err == "timeout" then return nil, self:timeout_error("the TLS handshake with") end
-      return nil, fail_value("tls", "handshake", string_format("TLS handshake with %s failed: %s (inside nginx the "
-        .. "trusted CAs come from the lua_ssl_trusted_certificate directive, with lua_ssl_verify_depth)",
-        self.where, tostring(err)))
+  local sock, ok, err
+  local tries = 0
+  repeat
+    tries = tries + 1
+    local left = self:left()
+    if left and left <= 0 then return nil, self:timeout_error("connecting to") end
+    local cms = self.connect_ms
+    if left and left < cms then cms = left end
+    local io = self:io_timeout()
+    if io < 1 then io = 1 end
+    self.reused = false
+    sock = self.ngx.socket.tcp()
+    sock:settimeouts(cms, io, io)
+    local pool = self.pool
+    if fresh then
+      fresh_serial = fresh_serial + 1
+      pool = pool .. "#fresh" .. fresh_serial -- a name no idle connection is kept under
     end
-  end
+    ok, err = sock:connect(self.connect_host, self.port, { pool = pool })
+    if not ok then
+      if left and err == "timeout" and cms < self.connect_ms then return nil, self:timeout_error("connecting to") end
+      return nil, classify_connect(self, err, cms)
+    end
+    self.sock = sock
+    self.fresh = fresh
+    self.reused = sock:getreusedtimes() > 0
+    if self.tls and not self.reused then
+      ok, err = handshake(sock, self.sni)
+      if not ok then
+        if err == "timeout" then return nil, self:timeout_error("the TLS handshake with") end
+        sock:close()
+        self.sock = nil
+        -- a failure that lost its reason: once more on a new connection, to learn it
+        if err ~= false or tries >= 2 then
+          return nil, fail_value("tls", "handshake", string_format("TLS handshake with %s failed: %s (inside nginx "
+            .. "the trusted CAs come from the lua_ssl_trusted_certificate directive, with lua_ssl_verify_depth)",
+            self.where, err or "the certificate did not verify"))
+        end
+        fresh = true
+      end
+    end
+  until ok
   ok, err = sock:send(self.request)
   if not ok then
     if err == "timeout" then return nil, self:timeout_error("sending the request to") end

@@ -387,13 +387,19 @@ test("https: verifies the peer against lua_ssl_trusted_certificate and the host 
   local r = assert(ctx.backend.start{ method = "GET", url = "https://localhost:" .. tls.a .. "/" }:finish())
   assert.equal(200, r.status) -- openssl s_server -www: HTTP/1.0, a close-delimited body
   assert.matches("s_server", r.body)
-  local _, err = ctx.backend.start{ method = "GET", url = "https://127.0.0.1:" .. tls.a .. "/" }:finish()
-  assert.equal("tls", err.kind)
-  assert.matches("mismatch", err.message)
-  _, err = ctx.backend.start{ method = "GET", url = "https://localhost:" .. tls.b .. "/" }:finish()
-  assert.equal("tls", err.kind)
-  assert.matches("self%-signed", err.message)
-  assert.matches("lua_ssl_trusted_certificate", err.message)
+  -- Debian's lua-resty-core answers a failed handshake that completed at once
+  -- as a success (about one in five here): the backend must still refuse every
+  -- one; the reason is then unknown unless a second try learns it
+  local function refused(url, reason)
+    for _ = 1, 20 do
+      local _, err = ctx.backend.start{ method = "GET", url = url }:finish()
+      assert.equal("tls", err.kind, err.message)
+      assert.matches("lua_ssl_trusted_certificate", err.message)
+      assert.is_truthy(err.message:find(reason) or err.message:find("did not verify", 1, true), err.message)
+    end
+  end
+  refused("https://127.0.0.1:" .. tls.a .. "/", "host mismatch")
+  refused("https://localhost:" .. tls.b .. "/", "self%-signed")
 end)
 
 test("https: sends SNI and keeps TLS connections in their own pool", function(ctx)
