@@ -320,6 +320,11 @@ test("aborts a body bigger than max_body", function(ctx)
   r, err = get(ctx, "/chunked", { max_body = 10 }) -- no Content-Length: counted as it comes
   assert.is_nil(r)
   assert.equal("too_large", err.kind)
+  -- a Content-Length over max_body is refused from the head, before reading the body
+  r, err = ctx.backend.start{ method = "GET", url = self_url(ctx, "/raw/huge-length"), max_body = 1000,
+    timeout = 2000 }:finish()
+  assert.is_nil(r)
+  assert.equal("too_large", err.kind)
 end)
 
 test("aborts a response whose headers exceed 256 KiB", function(ctx)
@@ -432,6 +437,14 @@ local RAW = [[
           .. ngx.var.connection .. "\r\n\r\n" .. n)
         sock:settimeout(2000)
         sock:receive("*l")
+      }
+    }
+    location = /raw/huge-length {
+      content_by_lua_block {
+        -- promises 100 MB, sends 10 bytes, then nothing for a while
+        local sock = ngx.req.socket(true)
+        sock:send("HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n0123456789")
+        ngx.sleep(3)
       }
     }
     location = /raw/sse-partial {
