@@ -97,9 +97,18 @@ function M.unusable()
 end
 
 --- true when a request may go through this backend right here (OpenResty,
---- a phase with cosockets): what automatic transport selection asks.
+--- a phase with cosockets).
 function M.usable()
   return M.unusable() == nil
+end
+
+--- true inside nginx with the lua module, whatever the phase: where the
+--- automatic choice should be this backend (a client made at load time,
+--- in init_by_lua*, still makes its requests later, in request phases;
+--- one made in a phase without cosockets then gets the phase error, which
+--- says what to do, instead of libcurl blocking the worker).
+function M.inside_nginx()
+  return ngx_api() ~= nil
 end
 
 local function check_usable()

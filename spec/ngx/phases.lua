@@ -21,6 +21,7 @@ test("init, init_worker: start() raises an error object naming the phase", funct
   assert.matches("init_worker_by_lua", d:get("init"), 1, true)
   check(d:get("init_worker"), "init_worker", "init_worker_by_lua*")
   assert.equals("false", d:get("init_worker_usable"))
+  assert.equals("true", d:get("init_worker_inside"))
 end)
 
 test("set, header_filter, body_filter, log: start() and sleep() raise it too", function(ctx)
@@ -42,6 +43,7 @@ end)
 
 test("content and timers may use it; a timer started in init_worker did", function(ctx)
   assert.is_true(require("exa.ngx_http").usable())
+  assert.is_true(require("exa.ngx_http").inside_nginx())
   local d = ngx.shared.exa_phase
   for _ = 1, 100 do
     if d:get("timer") then break end
@@ -70,6 +72,7 @@ return {
         "  init_worker_by_lua_block {", RECORD, [[
           exa_phase_try('init_worker')
           ngx.shared.exa_phase:set("init_worker_usable", tostring(require("exa.ngx_http").usable()))
+          ngx.shared.exa_phase:set("init_worker_inside", tostring(require("exa.ngx_http").inside_nginx()))
           ngx.timer.at(0, function()
             local b = require("exa.ngx_http").new()
             local h = b.start{ method = "GET", url = "http://127.0.0.1:${PORT}/phase/plain" }
