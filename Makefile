@@ -4,6 +4,7 @@
 #   make test    install what is missing, build for every Lua found, run the whole busted suite
 #   make build   build build/<lua>/exa/core.so for every Lua found (5.1 5.2 5.3 5.4 jit)
 #   make bench   timings, written to bench/results/
+#   make bench-ngx   OpenResty only: a location's latency while 20 runs stream (ngx vs curl transport)
 #   make sanitize / make valgrind   the suite's C paths under ASan+UBSan / valgrind
 #   make fuzz    libFuzzer on the SSE framer (SECS=60)
 #   make docs    the API reference from the source comments (LDoc), in docs/api/
@@ -36,7 +37,7 @@ SRCS := $(sort $(wildcard src/*.c))
 HDRS := $(wildcard src/*.h)
 BUILD ?= build
 
-.PHONY: all build deps deps-test deps-demo test demo bench sanitize valgrind fuzz clean mock check-tags rock docs dist
+.PHONY: all build deps deps-test deps-demo test demo bench bench-ngx sanitize valgrind fuzz clean mock check-tags rock docs dist
 
 all: build
 
@@ -85,6 +86,10 @@ mock: deps-demo
 bench: deps-test
 	@$(MAKE) --no-print-directory build
 	@bench/run.sh
+
+bench-ngx: deps-test
+	@$(MAKE) --no-print-directory build
+	@bench/ngx_latency.sh
 
 sanitize: deps-test
 	@scripts/sanitize.sh asan

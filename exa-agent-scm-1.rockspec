@@ -75,6 +75,7 @@ build = {
       ["exa.http_curl"] = "lua/exa/http_curl.lua",
       ["exa.json"] = "lua/exa/json.lua",
       ["exa.loop"] = "lua/exa/loop.lua",
+      ["exa.ngx_http"] = "lua/exa/ngx_http.lua",
       ["exa.pcall"] = "lua/exa/pcall.lua",
       ["exa.retry"] = "lua/exa/retry.lua",
       ["exa.runs"] = "lua/exa/runs.lua",

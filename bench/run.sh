@@ -5,6 +5,9 @@
 #  3. Clients against one simulator: exa (Lua 5.4, LuaJIT) vs the official
 #     TypeScript SDK exa-js (Node), same operations, plus stream correctness
 #     under wire variations (CRLF, CR, a dropped connection).
+#  5. OpenResty: a trivial location's latency while 20 runs stream through one
+#     nginx worker, ngx backend (cosockets) beside the curl transport
+#     (bench/ngx_latency.lua; `make bench-ngx` runs this part alone).
 # exa-js is installed from the npm registry into bench/.node (not committed);
 # without npm that column is skipped.
 set -euo pipefail
@@ -92,5 +95,12 @@ scale_url=$MOCK_URL
       EXA_BASE_URL=$scale_url LUA_CPATH="$root/build/$t/?.so;;" "$(lua_for $t)" bench/loop_scale.lua $n
     done
   done
+} | tee -a "$out"
+stop_mocks
+
+{
+  echo
+  echo "## 6. OpenResty: /ping latency while 20 runs stream through one nginx worker (nginx $(nginx -v 2>&1 | cut -d/ -f2))"
+  bench/ngx_latency.sh
 } | tee -a "$out"
 echo "bench: results in $out"

@@ -1,0 +1,142 @@
+-- Retries through the ngx backend, inside nginx, with the expectations of
+-- spec/client_retry_spec.lua: which failures are retried for which calls,
+-- how many attempts reach the server, the delays asked for (recorded).
+local assert = require "luassert"
+
+local T = {}
+local function test(name, fn) T[#T + 1] = { name, fn } end
+
+local n = 0
+-- a fresh key per client: the simulator counts fail-first attempts per key
+local function client(ctx, fault, o)
+  n = n + 1
+  o = o or {}
+  local rec = { slept = {}, retries = {} }
+  o.api_key = "sk-retry-" .. n .. "-" .. ngx.now() .. "-" .. math.random(1e6)
+  o.base_url = o.base_url or ctx.mock()
+  o.headers = fault and { ["X-Mock-Fault"] = fault } or nil
+  o.sleep = function(s) rec.slept[#rec.slept + 1] = s end
+  o.on_retry = function(e, attempt, delay)
+    rec.retries[#rec.retries + 1] = { e = e, attempt = attempt, delay = delay }
+  end
+  return ctx.client(o), rec
+end
+
+test("retries a GET on 503 and succeeds; every attempt reaches the server", function(ctx)
+  local c, rec = client(ctx, "fail-first=2,status=503")
+  local before = ctx.stats().requests
+  assert.equals("list", c.runs:list().object)
+  assert.equals(before + 3 + 1, ctx.stats().requests)
+  assert.equals(2, #rec.retries)
+  assert.equals(503, rec.retries[1].e.status)
+  assert.is_true(rec.slept[1] >= 0.25 and rec.slept[1] <= 0.5, tostring(rec.slept[1]))
+  assert.is_true(rec.slept[2] >= 0.5 and rec.slept[2] <= 1, tostring(rec.slept[2]))
+end)
+
+test("honours Retry-After", function(ctx)
+  local c, rec = client(ctx, "fail-first=1,status=503,retry-after=1")
+  c.runs:list()
+  assert.same({ 1 }, rec.slept)
+end)
+
+test("stops after max_retries and reports the attempts", function(ctx)
+  local c = client(ctx, "fail-first=10,status=502", { max_retries = 3 })
+  local before = ctx.stats().requests
+  local ok, e = pcall(c.runs.list, c.runs)
+  assert.is_false(ok)
+  assert.equals(4, e.attempts)
+  assert.equals(before + 4 + 1, ctx.stats().requests)
+end)
+
+test("retries get, cancel, delete, events and replay (safe to repeat)", function(ctx)
+  local key = "sk-retry-shared-" .. ngx.now() .. "-" .. math.random(1e6)
+  local plain = ctx.client{ api_key = key, base_url = ctx.mock() }
+  local run = plain.runs:create{ query = "q", effort = "low" }
+  local retried = 0
+  local faulty = ctx.client{ api_key = key, base_url = ctx.mock(), sleep = function() end,
+    headers = { ["X-Mock-Fault"] = "fail-first=1,status=500" },
+    on_retry = function() retried = retried + 1 end }
+  assert.equals(run.id, faulty.runs:get(run.id).id)
+  assert.equals("list", faulty.runs:events(run.id).object)
+  local n_ev = 0
+  for _ in faulty.runs:replay(run.id) do n_ev = n_ev + 1 end
+  assert.is_true(n_ev >= 1)
+  assert.equals(run.id, faulty.runs:cancel(run.id).id)
+  assert.is_true(faulty.runs:delete(run.id).deleted)
+  assert.equals(4, retried)
+end)
+
+test("does not retry create on a 5xx (a run may exist)", function(ctx)
+  local c, rec = client(ctx, "fail-first=1,status=503")
+  local before = ctx.stats().requests
+  local ok, e = pcall(c.runs.create, c.runs, { query = "q" })
+  assert.is_false(ok)
+  assert.equals(503, e.status)
+  assert.equals(1, e.attempts)
+  assert.equals(0, #rec.retries)
+  assert.equals(before + 1 + 1, ctx.stats().requests)
+end)
+
+test("does not retry create when the connection drops after the request, even with a warm pool", function(ctx)
+  local warm = client(ctx)
+  for _ = 1, 3 do warm.runs:list() end -- idle connections wait in nginx's pool
+  local c = client(ctx, "fail-first=1,drop")
+  local before = ctx.stats().requests
+  local ok, e = pcall(c.runs.create, c.runs, { query = "q" })
+  assert.is_false(ok)
+  assert.equals(1, e.attempts)
+  assert.is_true(e.kind == "transport" or e.kind == "closed", e.kind)
+  assert.equals(before + 1 + 1, ctx.stats().requests) -- sent once: never re-sent on another connection
+  local g = client(ctx, "fail-first=1,drop")
+  assert.equals("list", g.runs:list().object)
+end)
+
+test("retries create on connection failures (nothing was sent)", function(ctx)
+  local c, rec = client(ctx, nil, { base_url = "http://127.0.0.1:9" })
+  local ok, e = pcall(c.runs.create, c.runs, { query = "q" })
+  assert.is_false(ok)
+  assert.equals("connect", e.kind)
+  assert.equals(3, e.attempts)
+  assert.equals(2, #rec.retries)
+end)
+
+test("does not retry CONCURRENCY_LIMIT_REACHED by default, does when asked", function(ctx)
+  local c, rec = client(ctx, "fail-first=1,status=429")
+  local ok, e = pcall(c.runs.create, c.runs, { query = "q", effort = "low" })
+  assert.is_false(ok)
+  assert.equals("concurrency_limit", e.kind)
+  assert.equals(0, #rec.retries)
+  local r, rec2 = client(ctx, "fail-first=1,status=429,retry-after=2", { retry_concurrency_limit = true })
+  assert.matches("^agent_run_", r.runs:create{ query = "q", effort = "low" }.id)
+  assert.same({ 2 }, rec2.slept)
+end)
+
+test("retries an HTML 502 from a proxy on GET", function(ctx)
+  local c, rec = client(ctx, "fail-first=1,status=502,html")
+  assert.equals("list", c.runs:list().object)
+  assert.equals(1, #rec.retries)
+  assert.matches("non%-JSON", rec.retries[1].e.message)
+end)
+
+test("backoff sleeps yield to nginx (the backend's sleep is ngx.sleep)", function(ctx)
+  -- the default sleep: a retry's backoff lets another light thread run meanwhile
+  local c = ctx.client{ api_key = "sk-retry-sleep-" .. math.random(1e6), base_url = ctx.mock(),
+    retry_base_delay = 1, headers = { ["X-Mock-Fault"] = "fail-first=1,status=503" } }
+  local ticks = 0
+  local ticker = ngx.thread.spawn(function()
+    for _ = 1, 500 do
+      ticks = ticks + 1
+      ngx.sleep(0.01)
+    end
+  end)
+  assert.equals("list", c.runs:list().object)
+  local during = ticks
+  ngx.thread.kill(ticker)
+  -- the backoff is 0.5 to 1 s: about 50 to 100 ticks of 10 ms if it yields, 1 if it blocks
+  assert.is_true(during >= 25, "ticks during the backoff: " .. during)
+end)
+
+return {
+  mocks = { main = { "--speed", "400", "--max-active", "100" } },
+  tests = T,
+}
