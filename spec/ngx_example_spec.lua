@@ -29,19 +29,10 @@ describe("examples/openresty", function()
   setup(function()
     if not run then return end
     srv = mock.start{ "--speed", "400", "--max-active", "50" }
-    -- exa.new{transport = "ngx"}, as the example writes it, once exa.new takes
-    -- it; until then its client() is swapped for the ngx backend in place of
-    -- core.multi (helpers/ngx_client.lua), the rest of the handlers as they are
+    -- the example's own handlers, its client exa.new{transport = "ngx"}
     ngx_srv = nginx.start{
       lua_path = EXAMPLE .. "/?.lua;",
       setenv = { EXA_API_KEY = "sk-example", EXA_BASE_URL = srv.url },
-      http = [[
-  init_worker_by_lua_block {
-    local clients = require "helpers.ngx_client"
-    if not clients.native() then
-      require("exa_openresty").client = function() return clients.new({}, "ngx") end
-    end
-  }]],
       server = example_locations(),
     }
   end)

@@ -43,13 +43,18 @@ local KNOWN = {
   loop = true, transport = true, create_marker = true,
 }
 
--- Inside an OpenResty request context the default is the cosocket backend.
-local function in_openresty()
-  local ngx = package.loaded.ngx
-  return type(ngx) == "table" and type(ngx.socket) == "table" and type(ngx.get_phase) == "function"
+-- exa.ngx_http, when it loads (it needs only exa.core and exa.json; it
+-- tells whether this is nginx with the lua module).
+local function ngx_http()
+  local ok, m = pcall(require, "exa.ngx_http")
+  return ok and m or nil, m
 end
 
--- The backend and, for curl, its loop.
+-- The backend and, for curl, its loop. Inside nginx (OpenResty, or nginx
+-- with the lua module) the default is the cosocket backend, whatever the
+-- phase: a client made at load time makes its requests later, and one made
+-- in a phase without cosockets gets an error saying so rather than libcurl
+-- blocking the worker.
 local function backend_for(o)
   local name = o.transport
   if name ~= nil and name ~= "curl" and name ~= "ngx" then
@@ -58,14 +63,16 @@ local function backend_for(o)
   if o.loop ~= nil and not loop_mod.is_loop(o.loop) then
     invalid("loop", "loop must be an exa.loop() object")
   end
-  if name == nil then name = (o.loop == nil and in_openresty()) and "ngx" or "curl" end
+  local nh, nerr = ngx_http()
+  if name == nil then name = (o.loop == nil and nh and nh.inside_nginx()) and "ngx" or "curl" end
   if name == "ngx" then
     if o.loop ~= nil then invalid("loop", "the ngx transport waits through nginx: it takes no loop") end
-    local ok, ngx_http = pcall(require, "exa.ngx_http")
-    if not ok then
-      invalid("transport", "the ngx transport needs OpenResty (lua-nginx-module): " .. tostring(ngx_http))
+    if o.ca_file ~= nil then
+      invalid("ca_file", "ca_file does not apply to the ngx transport: nginx trusts what "
+        .. "lua_ssl_trusted_certificate names")
     end
-    return ngx_http.new{}
+    if not nh then invalid("transport", "the ngx transport failed to load: " .. tostring(nerr)) end
+    return nh.new{}
   end
   local private = o.loop == nil
   return http_curl.new{ loop = o.loop or loop_mod.new(), private = private }
@@ -169,7 +176,7 @@ function new(o)
     ca_file = o.ca_file,
     sleep = o.sleep,
     on_retry = o.on_retry,
-    user_agent = transport.user_agent(VERSION),
+    user_agent = transport.user_agent(VERSION, backend.name),
   }
   t.create_marker = o.create_marker
 

@@ -295,7 +295,9 @@ function M.from_transport(err, ctx)
   return M.new{
     kind = kind,
     message = err.message or kind,
-    curl_code = err.code,
+    -- libcurl's number (curl transport), or the ngx transport's short name
+    curl_code = type(err.code) == "number" and err.code or nil,
+    transport_code = type(err.code) == "string" and err.code or nil,
     method = ctx and ctx.method,
     url = ctx and ctx.url,
     retryable = kind == "timeout" or kind == "connect" or kind == "dns" or kind == "transport",

@@ -9,7 +9,7 @@ local type, pairs, ipairs, tostring, setmetatable, error, require, package, _VER
   type, pairs, ipairs, tostring, setmetatable, error, require, package, _VERSION
 local pcall = pcall
 local string_format, string_lower, string_find = string.format, string.lower, string.find
-local math_ceil, table_concat = math.ceil, table.concat
+local math_ceil, math_floor, table_concat = math.ceil, math.floor, table.concat
 
 local core = require "exa.core"
 local json = require "exa.json"
@@ -34,7 +34,17 @@ local function lua_name()
   return _VERSION
 end
 
-function M.user_agent(version)
+--- "exa-lua/0.2.0 (Lua 5.4; libcurl/7.88.1)"; on the ngx transport the
+--- nginx lua module's version stands where libcurl's does.
+function M.user_agent(version, backend_name)
+  if backend_name == "ngx" then
+    local ngx = package.loaded.ngx
+    local v = type(ngx) == "table" and type(ngx.config) == "table" and ngx.config.ngx_lua_version
+    if type(v) == "number" then
+      v = string_format("%d.%d.%d", math_floor(v / 1000000), math_floor(v / 1000) % 1000, v % 1000)
+    end
+    return string_format("exa-lua/%s (%s; ngx_lua/%s)", version, lua_name(), tostring(v or "?"))
+  end
   return string_format("exa-lua/%s (%s; libcurl/%s)", version, lua_name(),
     tostring(core.curl_version))
 end

@@ -66,8 +66,10 @@ test("retries get, cancel, delete, events and replay (safe to repeat)", function
   assert.equals(4, retried)
 end)
 
-test("does not retry create on a 5xx (a run may exist)", function(ctx)
-  local c, rec = client(ctx, "fail-first=1,status=503")
+-- As the curl transport's specs: a create whose outcome is unknown is resolved
+-- through its marker (exactly-once create); without a marker it is not re-sent.
+test("does not retry create on a 5xx without its marker (a run may exist)", function(ctx)
+  local c, rec = client(ctx, "fail-first=1,status=503", { create_marker = false })
   local before = ctx.stats().requests
   local ok, e = pcall(c.runs.create, c.runs, { query = "q" })
   assert.is_false(ok)
@@ -77,10 +79,27 @@ test("does not retry create on a 5xx (a run may exist)", function(ctx)
   assert.equals(before + 1 + 1, ctx.stats().requests)
 end)
 
+test("a create answered 503 looks for its marker, finds none, and is sent once more", function(ctx)
+  local c = client(ctx, "fail-first=1,status=503")
+  local runs_before = ctx.stats().runs
+  local run = c.runs:create{ query = "q 503" }
+  assert.equals("q 503", run.request.query)
+  assert.equals(runs_before + 1, ctx.stats().runs)
+end)
+
+test("a create whose answer is lost on a warm pool finds its run by marker: one run", function(ctx)
+  local c = client(ctx, "lose-answer=1")
+  for _ = 1, 3 do c.runs:list() end -- idle connections wait in nginx's pool
+  local runs_before = ctx.stats().runs
+  local run = c.runs:create{ query = "lost answer", effort = "low" }
+  assert.equals("lost answer", run.request.query)
+  assert.equals(runs_before + 1, ctx.stats().runs)
+end)
+
 test("does not retry create when the connection drops after the request, even with a warm pool", function(ctx)
   local warm = client(ctx)
   for _ = 1, 3 do warm.runs:list() end -- idle connections wait in nginx's pool
-  local c = client(ctx, "fail-first=1,drop")
+  local c = client(ctx, "fail-first=1,drop", { create_marker = false })
   local before = ctx.stats().requests
   local ok, e = pcall(c.runs.create, c.runs, { query = "q" })
   assert.is_false(ok)
