@@ -12,6 +12,9 @@ local client = require "exa.client"
 local errors = require "exa.errors"
 local builder = require "exa.builder"
 local json = require "exa.json"
+local cost = require "exa.cost"
+local citations = require "exa.citations"
+local check = require "exa.check"
 
 local exa = {
   VERSION = require "exa.version",
@@ -23,6 +26,12 @@ local exa = {
   run = builder.run,
   TERMINAL_EVENTS = require("exa.stream").TERMINAL_EVENTS,
   TERMINAL_STATUS = require("exa.runs").TERMINAL_STATUS,
+  -- run helpers: price before a run, citations and schema check after
+  estimate = cost.estimate,
+  PRICES = cost.PRICES,
+  citations = citations.citations,
+  check_output = check.check_output,
+  schema = check.validator,
 }
 
 --- Encode / decode JSON the way the client does (exa.null, arrays kept).

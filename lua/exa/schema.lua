@@ -95,7 +95,7 @@ function M.new(adapter)
     return type(v) == "table" and v[1] ~= nil
   end
 
-  local S = { FORMATS = FORMATS, child = child, TYPES = TYPES }
+  local S = { FORMATS = FORMATS, child = child, TYPES = TYPES, is_array = is_array, null = null }
 
   local function is_object(v)
     return type(v) == "table" and v ~= null and not is_array(v)
