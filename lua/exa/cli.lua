@@ -81,8 +81,8 @@ local F = {
   system = { "system", "string", "TEXT", "systemPrompt" },
   previous = { "previous", "string", "RUN_ID", "previousRunId: continue from a completed run" },
   metadata = { "metadata", "list", "K=V", "metadata entry (repeatable)" },
-  budget = { "budget", "number", "DOLLARS", "refuse to start a run that may cost more (exa.estimate), and send "
-    .. "budget.maxCostDollars (the post-beta API caps auto and max runs with it)" },
+  budget = { "budget", "number", "DOLLARS", "refuse a run that may cost more (exa.estimate) and send\n"
+    .. string.rep(" ", 25) .. "budget.maxCostDollars (the post-beta API caps auto and max with it)" },
   source = { "data-source", "list", "PROVIDER", "dataSources entry (post-beta API; repeatable)" },
   no_stream = { "no-stream", "bool", nil, "create the run, then poll it (no live events)" },
   detach = { "detach", "bool", nil, "Ctrl-C leaves the run going instead of cancelling it" },
@@ -130,6 +130,8 @@ Global flags:
                 loopback port for this one command: no key, no money. Extra simulator flags in
                 EXA_AGENT_MOCK_ARGS, e.g. "--speed 20" or "--api post-beta".
   --json        NDJSON on stdout (each event of a run, each run of a list), for jq
+  --header "Name: value"   send this header with every request (repeatable), e.g. a simulator
+                fault: --header "X-Mock-Fault: run-fail"
   -h, --help    this help; exa-agent COMMAND --help for a command's
   --version     the version
 
@@ -197,6 +199,16 @@ local function parse(argv)
       local where = r.cmd and (" for " .. r.cmd) or ""
       if name == "help" then r.help = true
       elseif name == "mock" then r.mock = true
+      elseif name == "header" then
+        local v = inline
+        if v == nil then
+          i = i + 1
+          v = argv[i]
+        end
+        local hk, hv = string_match(v or "", "^([^:%s][^:]*):%s*(.*)$")
+        if not hk then usage("--header needs \"Name: value\", got %q", tostring(v)) end
+        r.headers = r.headers or {}
+        r.headers[hk] = hv
       elseif name == "version" and not r.cmd then r.version = true
       elseif name == "json" and (not r.cmd or by_name.json) then r.json = true
       else
@@ -286,6 +298,11 @@ end
 --- The create params of run/estimate, checked by the library (exit 2).
 local function build_params(o, query)
   local stdin_used = {}
+  local from_stdin = {}
+  for _, f in ipairs{ "schema", "input", "exclude" } do
+    if o[f] == "-" then from_stdin[#from_stdin + 1] = "--" .. f end
+  end
+  if #from_stdin > 1 then usage("%s cannot all read stdin (-)", table_concat(from_stdin, " and ")) end
   local p = { query = query }
   if o.effort then
     if o.effort == "" then usage("--effort needs a name") end
@@ -385,7 +402,7 @@ function M.worker(job_path)
     local s = assert(proc.read_file(job_path))
     proc.remove(job_path)
     local job = assert(exa.json_decode(s))
-    local client = exa.new{ api_key = job.api_key, base_url = job.base_url,
+    local client = exa.new{ api_key = job.api_key, base_url = job.base_url, headers = job.headers,
       budget = type(job.budget) == "number" and { max_dollars = job.budget } or nil }
     if job.stream then
       for ev in client.runs:stream(job.params) do put{ event = ev } end
@@ -520,7 +537,7 @@ local function cmd_run(r, client, conn, env, params)
   local job_path, out_path, err_path = proc.tmpname(), proc.tmpname(), proc.tmpname()
   local function cleanup() proc.remove(job_path, out_path, err_path) end
   local job = { api_key = conn.key, base_url = conn.url or client.base_url, params = params,
-    stream = not r.o["no-stream"], interval = r.o.interval, budget = r.o.budget }
+    stream = not r.o["no-stream"], interval = r.o.interval, budget = r.o.budget, headers = r.headers }
   local ok = proc.write_file(job_path, render.json_line(job))
   if not ok then
     cleanup()
@@ -717,7 +734,7 @@ local function main(argv, env, conn_box)
   local conn, code = connect(r, env)
   if not conn then return code end
   conn_box.conn = conn
-  local client = exa.new{ api_key = conn.key, base_url = conn.url }
+  local client = exa.new{ api_key = conn.key, base_url = conn.url, headers = r.headers }
   if r.cmd == "run" then return cmd_run(r, client, conn, env, params) end
   if r.cmd == "list" then return cmd_list(r, client) end
   if r.cmd == "events" or r.cmd == "replay" then return cmd_events(r, client, id) end

@@ -47,6 +47,12 @@ M.PRICES = {
 local S = require("exa.check").validator
 local is_array = S.is_array
 
+-- whole dollars to 1e-9: no float noise such as 1.4000000000000001
+local function round(x)
+  if x == math_huge then return x end
+  return math.floor(x * 1e9 + 0.5) / 1e9
+end
+
 local function has(name, word)
   return name ~= nil and string_find(string_lower(name), word, 1, true) ~= nil
 end
@@ -156,7 +162,7 @@ function M.estimate(params)
     if has_ds then max = math_huge end
   end
   return {
-    min_dollars = min, max_dollars = max, effort = effort,
+    min_dollars = round(min), max_dollars = round(max), effort = effort,
     emails = emails, phone_numbers = phones,
   }
 end
