@@ -277,11 +277,13 @@ function M.new(adapter)
 
   local function full(ctx) return #ctx.errs >= ctx.max end
 
-  -- Does v pass s? (a sub-check whose errors are not reported)
+  -- Does v pass s? (a sub-check whose errors are not reported; the first is returned)
   local function passes(ctx, s, v, path)
-    local sub = { root = ctx.root, errs = {}, max = 1, allow_null = ctx.allow_null, depth = ctx.depth }
+    local sub = { root = ctx.root, errs = {}, max = 1, allow_null = ctx.allow_null, depth = ctx.depth,
+      base = ctx.base }
     walk(sub, s, v, path)
-    return #sub.errs == 0
+    local e = sub.errs[1]
+    return e == nil, e
   end
 
   local function describe(v)
@@ -502,11 +504,13 @@ function M.new(adapter)
       for _, sub in ipairs(s.allOf) do walk(ctx, sub, v, path) end
     end
     if type(s.anyOf) == "table" then
-      local ok = false
-      for _, sub in ipairs(s.anyOf) do
-        if passes(ctx, sub, v, path) then ok = true break end
+      local ok, why = false, {}
+      for i, sub in ipairs(s.anyOf) do
+        local pass, e = passes(ctx, sub, v, path)
+        if pass then ok = true break end
+        if i <= 3 then why[#why + 1] = (e.path ~= path and (e.path .. ": ") or "") .. e.message end
       end
-      if not ok then add(ctx, path, "matches no anyOf branch") end
+      if not ok then add(ctx, path, "matches no anyOf branch (" .. table_concat(why, "; ") .. ")") end
     end
     if type(s.oneOf) == "table" then
       local n = 0

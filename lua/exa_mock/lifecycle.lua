@@ -88,9 +88,19 @@ local function settle(run, result, f, cap)
   end
 end
 
+-- The post-beta AgentGrounding has no score: field, citations, confidence.
+local function grounding_for(app, grounding)
+  if app.api ~= "post-beta" then return grounding end
+  local out = json.array()
+  for i, g in ipairs(grounding) do
+    out[i] = { field = g.field, citations = g.citations, confidence = g.confidence }
+  end
+  return out
+end
+
 local function complete(app, run, result, reason, f, cap)
   settle(run, result, f, cap)
-  run.output = { text = result.text, structured = result.structured, grounding = result.grounding }
+  run.output = { text = result.text, structured = result.structured, grounding = grounding_for(app, result.grounding) }
   finish(app, run, "completed", reason)
   emit(run, "agent_run.completed", lifecycle.to_json(run), true)
 end
