@@ -60,7 +60,8 @@ describe("rockspec", function()
     assert.same(list("ls src/*.c"), sources)
   end)
 
-  it("installs the simulator script", function()
+  it("installs the command line and the simulator script", function()
+    assert.equal("bin/exa-agent", spec.build.install.bin["exa-agent"])
     assert.equal("bin/exa-agent-mock", spec.build.install.bin["exa-agent-mock"])
   end)
 

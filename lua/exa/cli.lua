@@ -6,8 +6,9 @@
 local type, tostring, tonumber, pairs, ipairs, pcall, error, setmetatable, getmetatable, select =
   type, tostring, tonumber, pairs, ipairs, pcall, error, setmetatable, getmetatable, select
 local math_floor = math.floor
-local string_format, string_match, string_find, string_gsub, string_sub =
-  string.format, string.match, string.find, string.gsub, string.sub
+local string_format, string_match, string_find, string_gsub, string_sub, string_gmatch, string_char =
+  string.format, string.match, string.find, string.gsub, string.sub, string.gmatch, string.char
+local assert_ = assert
 local table_concat = table.concat
 local io_stdout, io_stderr = io.stdout, io.stderr
 local os_getenv, os_time, os_clock = os.getenv, os.time, os.clock
@@ -283,7 +284,7 @@ local function read_rows(path, flag, stdin_used)
     return rows
   end
   local n = 0
-  for line in string.gmatch(s .. "\n", "([^\n]*)\n") do
+  for line in string_gmatch(s .. "\n", "([^\n]*)\n") do
     n = n + 1
     if not string_find(line, "^%s*$") then
       local v, err = exa.json_decode(line)
@@ -338,13 +339,13 @@ end
 local function random_key()
   math_randomseed(os_time() + math_floor(os_clock() * 1e6))
   local t = {}
-  for i = 1, 24 do t[i] = string.char(string.byte("a") + math_random(0, 25)) end
+  for i = 1, 24 do t[i] = string_char(97 + math_random(0, 25)) end
   return "mock-" .. table_concat(t)
 end
 
 local function split_words(s)
   local list = {}
-  for w in string.gmatch(s or "", "%S+") do list[#list + 1] = w end
+  for w in string_gmatch(s or "", "%S+") do list[#list + 1] = w end
   return list
 end
 
@@ -399,9 +400,9 @@ function M.worker(job_path)
     io_stdout:flush()
   end
   local ok, err = pcall(function()
-    local s = assert(proc.read_file(job_path))
+    local s = assert_(proc.read_file(job_path))
     proc.remove(job_path)
-    local job = assert(exa.json_decode(s))
+    local job = assert_(exa.json_decode(s))
     local client = exa.new{ api_key = job.api_key, base_url = job.base_url, headers = job.headers,
       budget = type(job.budget) == "number" and { max_dollars = job.budget } or nil }
     if job.stream then

@@ -19,7 +19,8 @@
 -- max) is bounded by the cap whatever it enriches.
 local type, pairs, ipairs, next, tostring = type, pairs, ipairs, next, tostring
 local string_lower, string_find = string.lower, string.find
-local math_huge = math.huge
+local math_huge, math_floor = math.huge, math.floor
+local pcall = pcall
 
 local builder = require "exa.builder"
 local errors = require "exa.errors"
@@ -50,7 +51,7 @@ local is_array = S.is_array
 -- whole dollars to 1e-9: no float noise such as 1.4000000000000001
 local function round(x)
   if x == math_huge then return x end
-  return math.floor(x * 1e9 + 0.5) / 1e9
+  return math_floor(x * 1e9 + 0.5) / 1e9
 end
 
 local function has(name, word)

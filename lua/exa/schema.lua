@@ -28,7 +28,8 @@ local type, pairs, ipairs, next, tostring, tonumber, select =
 local string_format, string_char, string_find, string_match, string_gsub =
   string.format, string.char, string.find, string.match, string.gsub
 local math_floor, math_huge, math_abs = math.floor, math.huge, math.abs
-local table_concat = table.concat
+local table_concat, table_sort = table.concat, table.sort
+local string_gmatch = string.gmatch
 
 local M = {}
 
@@ -122,7 +123,7 @@ function M.new(adapter)
     local path = string_match(ref, "^#/(.*)$")
     if not path then return nil end
     local node = root
-    for part in string.gmatch(path, "[^/]+") do
+    for part in string_gmatch(path, "[^/]+") do
       part = string_gsub(string_gsub(string_gsub(part, "~1", "/"), "~0", "~"), "%%(%x%x)", function(h)
         return string_char(tonumber(h, 16))
       end)
@@ -389,7 +390,7 @@ function M.new(adapter)
   local function sorted_keys(t)
     local keys = {}
     for k in pairs(t) do keys[#keys + 1] = k end
-    table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+    table_sort(keys, function(a, b) return tostring(a) < tostring(b) end)
     return keys
   end
 

@@ -11,6 +11,7 @@
 -- reads, and the command cancels the run with a call of its own. Worker and
 -- simulator run in their own session (setsid), so a Ctrl-C at the terminal
 -- reaches only the command, which decides what happens to them.
+local io_stdin = io.stdin
 local io_open, io_popen, os_execute, os_remove, os_tmpname, os_getenv =
   io.open, io.popen, os.execute, os.remove, os.tmpname, os.getenv
 local type, tostring, tonumber, ipairs = type, tostring, tonumber, ipairs
@@ -73,13 +74,13 @@ end
 function M.read_file(path)
   local f, err
   if path == "-" then
-    f = io.stdin
+    f = io_stdin
   else
     f, err = io_open(path, "rb")
   end
   if not f then return nil, err end
   local s = f:read("*a")
-  if f ~= io.stdin then f:close() end
+  if f ~= io_stdin then f:close() end
   if s == nil then return nil, "cannot read " .. path end
   return s
 end

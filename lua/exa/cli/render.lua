@@ -6,6 +6,7 @@ local type, tostring, tonumber, pairs, ipairs, next, setmetatable =
 local string_format, string_gsub, string_sub = string.format, string.gsub, string.sub
 local table_concat, table_sort = table.concat, table.sort
 local math_huge = math.huge
+local io_stderr = io.stderr
 
 local exa = require "exa"
 
@@ -225,14 +226,14 @@ function Progress:draw()
     self.id or "(creating)", self.status, self.events, self.searches, self.sources, self.now() - self.t0)
   if line == self.shown then return end
   self.shown = line
-  io.stderr:write("\r\27[K", line)
-  io.stderr:flush()
+  io_stderr:write("\r\27[K", line)
+  io_stderr:flush()
 end
 
 function Progress:clear()
   if self.on and self.shown ~= "" then
-    io.stderr:write("\r\27[K")
-    io.stderr:flush()
+    io_stderr:write("\r\27[K")
+    io_stderr:flush()
     self.shown = ""
   end
 end
