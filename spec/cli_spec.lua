@@ -212,10 +212,14 @@ describe("exa-agent (the command line)", function()
       end)
     end
 
-    it("with --mock too: no simulator is started for bad input", function()
+    it("with --mock too: no simulator is started for bad input or a refused budget", function()
       local code, _, err = cli("--mock run q --schema " .. q(bad_json))
       assert.equal(2, code)
       assert.is_nil(err:find("simulator", 1, true))
+      code, _, err = cli("--mock run q --effort high --budget 0.4")
+      assert.equal(2, code)
+      assert.equal(1, #lines(err))
+      assert.matches("budget", err, 1, true)
     end)
   end)
 

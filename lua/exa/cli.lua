@@ -18,6 +18,7 @@ local exa = require "exa"
 local clock = require "exa.clock"
 local errors = require "exa.errors"
 local validate = require "exa.validate"
+local ledger = require "exa.ledger"
 local render = require "exa.cli.render"
 local proc = require "exa.cli.proc"
 
@@ -720,6 +721,10 @@ local function main(argv, env, conn_box)
     local q = r.pos[1]
     if r.cmd == "run" and (not q or q == "") then usage("run needs a QUERY (exa-agent run --help)") end
     params = build_params(r.o, q or "(estimate)")
+    if r.cmd == "run" and r.o.budget then
+      -- the library's own budget rule, before a simulator or worker starts (the worker checks again)
+      ledger.new{ max_dollars = r.o.budget }:hold(params)
+    end
   elseif c.args == "RUN_ID" then
     id = validate.id(need_id(r), "RUN_ID")
   elseif #r.pos > 0 then
