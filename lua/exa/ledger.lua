@@ -210,6 +210,7 @@ local function watch_stream(self, s, token)
   local mt = {
     __call = function(_, ...) return step(...) end,
     __index = function(_, k)
+      if type(s) ~= "table" then return nil end
       local v = s[k]
       if type(v) == "function" then
         return function(me, ...)
@@ -223,7 +224,7 @@ local function watch_stream(self, s, token)
   }
   local function close()
     if not started then self:release(token) end
-    local c = s.close
+    local c = type(s) == "table" and s.close
     if c then return c(s) end
   end
   mt.__close = function() close() end
