@@ -407,7 +407,7 @@ function M.worker(job_path)
     local client = exa.new{ api_key = job.api_key, base_url = job.base_url, headers = job.headers,
       budget = type(job.budget) == "number" and { max_dollars = job.budget } or nil }
     if job.stream then
-      for ev in client.runs:stream(job.params) do put{ event = ev } end
+      for ev in client.runs:stream(job.params) do put{ event = { id = ev.id, event = ev.event, data = ev.data } } end
     else
       local run = client.runs:create(job.params)
       put{ run = run }
@@ -435,6 +435,7 @@ end
 local function handle(st, line)
   local rec = exa.json_decode(line)
   if type(rec) ~= "table" then return end
+  st.heard = true
   if rec.event then
     local ev = rec.event
     st.progress:event(ev)
@@ -537,7 +538,10 @@ end
 
 local function cmd_run(r, client, conn, env, params)
   local job_path, out_path, err_path = proc.tmpname(), proc.tmpname(), proc.tmpname()
-  local function cleanup() proc.remove(job_path, out_path, err_path) end
+  local st
+  -- the worker deletes the job file (it holds the key) once it has read it: once it has said
+  -- anything, the name may already be someone else's
+  local function cleanup() proc.remove(not (st and st.heard) and job_path or nil, out_path, err_path) end
   local job = { api_key = conn.key, base_url = conn.url or client.base_url, params = params,
     stream = not r.o["no-stream"], interval = r.o.interval, budget = r.o.budget, headers = r.headers }
   local ok = proc.write_file(job_path, render.json_line(job))
@@ -553,7 +557,7 @@ local function cmd_run(r, client, conn, env, params)
     return EXIT.api
   end
   local progress = render.progress(proc.stderr_is_tty(), clock.now)
-  local st = new_state(pid, proc.tail(out_path), progress, r.json)
+  st = new_state(pid, proc.tail(out_path), progress, r.json)
   local pok, perr = pcall(pump, st)
   if not pok then
     if is_interrupt(perr) then
@@ -640,6 +644,7 @@ local function cmd_events(r, client, id)
     it = client.runs:iter_events(id, { limit = 100 })
   end
   for ev in it do
+    if r.cmd == "replay" then ev = { id = ev.id, event = ev.event, data = ev.data } end
     if r.json then json_out(ev) else out(render.event(ev) .. "\n") end
   end
   return EXIT.ok

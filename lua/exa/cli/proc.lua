@@ -14,7 +14,7 @@
 local io_stdin = io.stdin
 local io_open, io_popen, os_execute, os_remove, os_tmpname, os_getenv =
   io.open, io.popen, os.execute, os.remove, os.tmpname, os.getenv
-local type, tostring, tonumber, ipairs = type, tostring, tonumber, ipairs
+local type, tostring, tonumber, ipairs, select = type, tostring, tonumber, ipairs, select
 local string_format, string_gsub, string_match = string.format, string.gsub, string.match
 local table_concat = table.concat
 
@@ -64,8 +64,10 @@ function M.tmpname()
   return os_tmpname()
 end
 
+--- Remove each path given (nil entries are skipped).
 function M.remove(...)
-  for _, p in ipairs{ ... } do
+  for i = 1, select("#", ...) do
+    local p = select(i, ...)
     if p then os_remove(p) end
   end
 end
