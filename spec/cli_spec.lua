@@ -17,6 +17,21 @@ local function slurp(path)
   return s
 end
 
+-- The files of this spec live in a private directory, not in /tmp/lua_XXXXXX
+-- names that every Lua process on the machine shares.
+local TMP
+local made = 0
+local function tmpfile()
+  if not TMP then
+    local p = assert(io.popen("mktemp -d /tmp/exa-cli-spec.XXXXXXXX"))
+    TMP = p:read("*l")
+    p:close()
+    assert(TMP and TMP:match("^/tmp/exa%-cli%-spec%.%w+$"), "mktemp -d failed")
+  end
+  made = made + 1
+  return TMP .. "/f" .. made
+end
+
 local function put(path, s)
   local f = assert(io.open(path, "wb"))
   f:write(s)
@@ -36,7 +51,7 @@ end
 
 --- Run bin/exa-agent ARGS (a shell string); returns exit status, stdout, stderr.
 local function cli(args, env, stdin)
-  local outf, errf = os.tmpname(), os.tmpname()
+  local outf, errf = tmpfile(), tmpfile()
   local cmd = ("cd %s && %s %s bin/exa-agent %s >%s 2>%s <%s; echo $?"):format(q(mock.root), env_prefix(env),
     LUA_BIN, args, q(outf), q(errf), stdin and q(stdin) or "/dev/null")
   local p = assert(io.popen(cmd))
@@ -50,7 +65,7 @@ end
 
 --- Start bin/exa-agent in the background: {pid=, out=, err=, wait = fn -> exit status}.
 local function spawn(args, env)
-  local outf, errf, script = os.tmpname(), os.tmpname(), os.tmpname()
+  local outf, errf, script = tmpfile(), tmpfile(), tmpfile()
   local f = assert(io.open(script, "w"))
   f:write(("cd %s\n%s\n%s bin/exa-agent %s >%s 2>%s </dev/null &\necho $!\nwait $!\necho \"rc $?\"\n"):format(
     q(mock.root), env_prefix(env), LUA_BIN, args, q(outf), q(errf)))
@@ -85,7 +100,7 @@ end
 
 --- jq FILTER over text: output (raw), exit status.
 local function jq(filter, text)
-  local inf = os.tmpname()
+  local inf = tmpfile()
   local f = assert(io.open(inf, "wb"))
   f:write(text)
   f:close()
@@ -118,7 +133,10 @@ describe("exa-agent (the command line)", function()
     srv = mock.start{ "--speed", "100", "--api-key", "sk-cli-spec", "--max-active", "10" }
     env = { EXA_API_KEY = "sk-cli-spec", EXA_BASE_URL = srv.url }
   end)
-  teardown(function() srv:stop() end)
+  teardown(function()
+    srv:stop()
+    if TMP then os.execute("rm -rf " .. q(TMP)) end
+  end)
 
   local function api(method, path, body, headers)
     return srv:api(method, path, body, { key = "sk-cli-spec", headers = headers })
@@ -162,7 +180,7 @@ describe("exa-agent (the command line)", function()
   describe("bad input: one line, exit 2, nothing sent", function()
     local bad_json, bad_rows, schema_array, rows
     setup(function()
-      bad_json, bad_rows, schema_array, rows = os.tmpname(), os.tmpname(), os.tmpname(), os.tmpname()
+      bad_json, bad_rows, schema_array, rows = tmpfile(), tmpfile(), tmpfile(), tmpfile()
       put(bad_json, '{"type": "object",')
       put(bad_rows, '{"company": "Apple"}\n\n{"company": oops}\n')
       put(schema_array, '[1, 2]')
@@ -240,11 +258,11 @@ describe("exa-agent (the command line)", function()
     end)
 
     it("for people: the answer, the structured result, citations per field, the cost", function()
-      local schema = os.tmpname()
+      local schema = tmpfile()
       put(schema, json.encode{ type = "object", required = { "companies" }, properties = {
         companies = { type = "array", maxItems = 3, items = { type = "object", required = { "name", "sourceUrl" },
           properties = { name = { type = "string" }, sourceUrl = { type = "string", format = "uri" } } } } } })
-      local rows = os.tmpname()
+      local rows = tmpfile()
       put(rows, '{"name": "Acme Compute"}\n')
       local code, out, err = cli("run 'Find AI eval startups' --effort medium --schema " .. q(schema)
         .. " --exclude " .. q(rows) .. " --metadata ticket=OPS-12 --system 'be brief'", env)
@@ -266,7 +284,7 @@ describe("exa-agent (the command line)", function()
     end)
 
     it("--schema - reads stdin; --input rows become input.data", function()
-      local schema, rows = os.tmpname(), os.tmpname()
+      local schema, rows = tmpfile(), tmpfile()
       put(schema, '{"type":"array","items":{"type":"object","properties":'
         .. '{"company":{"type":"string"}}}}')
       put(rows, '{"company":"Apple"}\n{"company":"Zed"}\n')
@@ -491,7 +509,7 @@ describe("exa-agent (the command line)", function()
 
   describe("estimate", function()
     it("prices a run from the table without sending anything", function()
-      local schema = os.tmpname()
+      local schema = tmpfile()
       put(schema, '{"type":"object","properties":{"people":{"type":"array","maxItems":10,'
         .. '"items":{"type":"object","properties":{"name":{"type":"string"},"email":{"type":"string",'
         .. '"format":"email"},"phone":{"type":"string"}}}}}}')

@@ -537,11 +537,12 @@ local function finish_run(run, r)
 end
 
 local function cmd_run(r, client, conn, env, params)
-  local job_path, out_path, err_path = proc.tmpname(), proc.tmpname(), proc.tmpname()
+  local tmp = proc.scratch()
+  local job_path, out_path, err_path = tmp.path("job.json"), tmp.path("out.ndjson"), tmp.path("err.txt")
   local st
-  -- the worker deletes the job file (it holds the key) once it has read it: once it has said
-  -- anything, the name may already be someone else's
-  local function cleanup() proc.remove(not (st and st.heard) and job_path or nil, out_path, err_path) end
+  -- the worker deletes the job file (it holds the key) once it has read it; once it has said
+  -- anything, the name is not ours any more (outside our directory, someone else's)
+  local function cleanup() tmp.done(st and st.heard and { [job_path] = true } or nil) end
   local job = { api_key = conn.key, base_url = conn.url or client.base_url, params = params,
     stream = not r.o["no-stream"], interval = r.o.interval, budget = r.o.budget, headers = r.headers }
   local ok = proc.write_file(job_path, render.json_line(job))

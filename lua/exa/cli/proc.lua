@@ -59,9 +59,36 @@ function M.kill(pid, sig)
   os_execute(string_format("kill -%s %d 2>/dev/null", sig or "TERM", pid))
 end
 
---- A new temporary file name (the file exists, mode 0600).
-function M.tmpname()
-  return os_tmpname()
+--- A new private directory (mode 0700) for a command's files, or nil.
+--- Not os.tmpname's /tmp/lua_XXXXXX names: those are shared by every Lua
+--- on the machine, and whoever sweeps them would take ours too.
+function M.tmpdir()
+  local p = io_popen("mktemp -d /tmp/exa-agent.XXXXXXXX 2>/dev/null", "r")
+  if not p then return nil end
+  local dir = p:read("*l")
+  p:close()
+  if dir and string_match(dir, "^/tmp/exa%-agent%.%w+$") then return dir end
+  return nil
+end
+
+--- Names for a command's temporary files: {path(name) -> string, done()}.
+function M.scratch()
+  local dir = M.tmpdir()
+  local made = {}
+  local t = {}
+  function t.path(name)
+    local p = dir and (dir .. "/" .. name) or os_tmpname()
+    made[#made + 1] = p
+    return p
+  end
+  --- Remove every file made here except those in keep, and the directory.
+  function t.done(keep)
+    for _, p in ipairs(made) do
+      if not (keep and keep[p]) then os_remove(p) end
+    end
+    if dir then os_remove(dir) end
+  end
+  return t
 end
 
 --- Remove each path given (nil entries are skipped).
