@@ -50,6 +50,7 @@ build = {
       ["exa_mock.gzip"] = "lua/exa_mock/gzip.lua",
       ["exa_mock.http"] = "lua/exa_mock/http.lua",
       ["exa_mock.json"] = "lua/exa_mock/json.lua",
+      ["exa_mock.jsonschema"] = "lua/exa/schema.lua",
       ["exa_mock.lifecycle"] = "lua/exa_mock/lifecycle.lua",
       ["exa_mock.pricing"] = "lua/exa_mock/pricing.lua",
       ["exa_mock.router"] = "lua/exa_mock/router.lua",

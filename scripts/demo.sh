@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make demo: start the simulator on a free loopback port, run the main job
-# (examples/research.lua) against it, stop the simulator.
+# (examples/research.lua) against it, stop the simulator; then the command
+# line, `exa-agent --mock run "..."`, which starts and stops a simulator of its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/mock.sh
@@ -14,3 +15,9 @@ trap 'stop_mocks; rm -f "$MOCK_LOG"' EXIT
 start_mock --host 127.0.0.1 --port 0 --api-key "$key" ${DEMO_MOCK_ARGS:-}
 echo "demo: simulator $MOCK_LINE (pid $MOCK_PID)" >&2
 EXA_API_KEY="$key" EXA_BASE_URL="$MOCK_URL" lua5.4 examples/research.lua "$@"
+
+# The command line: --mock starts its own simulator for the one command, no key needed.
+echo >&2
+echo "demo: bin/exa-agent --mock run \"...\" --effort low" >&2
+EXA_AGENT_MOCK_ARGS="${DEMO_MOCK_ARGS:-}" bin/exa-agent --mock run \
+  "What changed in AI infrastructure funding this week?" --effort low

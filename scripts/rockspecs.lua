@@ -6,7 +6,8 @@
 -- Two rocks come from this repository:
 --   exa-agent        lua/exa/** (Lua), exa.core (every src/*.c, built by `make rock`),
 --                    every bin/* script except exa-agent-mock;
---   exa-agent-mock   lua/exa_mock/** and bin/exa-agent-mock.
+--   exa-agent-mock   lua/exa_mock/**, bin/exa-agent-mock, and lua/exa/schema.lua (the one
+--                    JSON Schema validator) as exa_mock.jsonschema.
 -- Each has a development rockspec (scm-1) and a release rockspec (<VERSION>-<rev>, with
 -- source.tag v<VERSION>) that differ only in version and tag; VERSION is the Makefile's,
 -- and lua/exa/version.lua and src/core.c say the same. spec/rockspec_spec.lua runs this
@@ -22,7 +23,10 @@ end
 
 M.PACKAGES = {
   { name = "exa-agent", lua = "lua/exa", lib = { ["exa.core"] = "build/rock/exa/core.so" } },
-  { name = "exa-agent-mock", lua = "lua/exa_mock", bin_only = "exa-agent-mock" },
+  -- the JSON Schema validator is one file for both rocks (issue 9): the
+  -- simulator's rock installs it under its own name, so it stands alone
+  { name = "exa-agent-mock", lua = "lua/exa_mock", bin_only = "exa-agent-mock",
+    also = { ["exa_mock.jsonschema"] = "lua/exa/schema.lua" } },
 }
 
 local function quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
@@ -77,7 +81,10 @@ end
 --- plus a list of problems (files that belong to no rock).
 function M.expected(root)
   local want, problems = {}, {}
-  for _, p in ipairs(M.PACKAGES) do want[p.name] = { lua = {}, lib = p.lib or {}, bin = {} } end
+  for _, p in ipairs(M.PACKAGES) do
+    want[p.name] = { lua = {}, lib = p.lib or {}, bin = {} }
+    for mod, path in pairs(p.also or {}) do want[p.name].lua[mod] = path end
+  end
   for _, path in ipairs(lines_of("cd " .. quote(root) .. " && find lua -name '*.lua'")) do
     local owner
     for _, p in ipairs(M.PACKAGES) do

@@ -65,8 +65,12 @@ describe("exa-agent-mock API", function()
     assert.equal(json.null, done.output.structured)
     local c = done.costDollars
     assert.near(c.agentCompute + c.search + c.emails + c.phoneNumbers, c.total, 1e-9)
-    assert.near(0.025, c.agentCompute, 1e-9) -- effort low: 1 ACU at $0.025
+    -- the price table: 1 ACU = $0.0001, $7 per 1,000 searches; a low run costs $0.025 in all
+    assert.equal(110, done.usage.agentComputeUnits)
+    assert.equal(2, done.usage.searches)
+    assert.near(done.usage.agentComputeUnits * 0.0001, c.agentCompute, 1e-9)
     assert.near(done.usage.searches * 0.007, c.search, 1e-9)
+    assert.near(0.025, c.total, 1e-9)
   end)
 
   it("stores unknown and newer request fields in request", function()
@@ -164,9 +168,12 @@ describe("exa-agent-mock API", function()
     assert.truthy(fields["structured.kind"])
     assert.equal(1, run.usage.emails)
     assert.equal(1, run.usage.phoneNumbers)
-    assert.near(0.5, run.costDollars.agentCompute, 1e-9) -- high: 20 ACU
+    -- high: $0.50 of ACUs and searches (5 searches $0.035, 4,650 ACUs $0.465), plus the enrichment
+    assert.equal(4650, run.usage.agentComputeUnits)
+    assert.near(0.465, run.costDollars.agentCompute, 1e-9)
     assert.near(0.02, run.costDollars.emails, 1e-9)
     assert.near(0.07, run.costDollars.phoneNumbers, 1e-9)
+    assert.near(0.59, run.costDollars.total, 1e-9)
   end)
 
   it("makes one item per input row, never an excluded record, reproducibly with --seed", function()

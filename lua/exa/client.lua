@@ -15,6 +15,7 @@ local transport = require "exa.transport"
 local loop_mod = require "exa.loop"
 local http_curl = require "exa.http_curl"
 local runs = require "exa.runs"
+local ledger = require "exa.ledger"
 local VERSION = require "exa.version"
 
 local M = {}
@@ -39,7 +40,7 @@ local KNOWN = {
   api_key = true, base_url = true, betas = true, timeout = true, headers = true, auth = true,
   max_retries = true, ca_file = true, connect_timeout = true, stream_idle_timeout = true,
   retry_base_delay = true, retry_max_delay = true, max_retry_after = true,
-  retry_concurrency_limit = true, sleep = true, on_retry = true,
+  retry_concurrency_limit = true, sleep = true, on_retry = true, budget = true,
   loop = true, transport = true, create_marker = true,
 }
 
@@ -180,13 +181,17 @@ function new(o)
   }
   t.create_marker = o.create_marker
 
+  -- the ledger sees every run the resource returns (costs, budget)
+  local book = ledger.new(ledger.option(o.budget))
+
   local c = setmetatable({
     base_url = base,
     loop = backend.loop,
     betas = bl,
     auth = auth,
-    runs = runs.new(t),
+    runs = ledger.track(runs.new(t), book),
     _t = t,
+    _ledger = book,
   }, Client)
   return c
 end
@@ -199,6 +204,13 @@ end
 --- The User-Agent this client sends.
 function Client:user_agent()
   return self._t.user_agent
+end
+
+--- What the terminal runs this client has seen cost, each run once:
+--- {total=, agentCompute=, search=, emails=, phoneNumbers=, runs=, dataSources=,
+---  budget = {max_dollars=, spent=, reserved=, remaining=} when exa.new had a budget}.
+function Client:costs()
+  return self._ledger:costs()
 end
 
 --- Close the connection pool. The client cannot be used afterwards.

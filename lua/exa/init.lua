@@ -16,6 +16,9 @@ local client = require "exa.client"
 local errors = require "exa.errors"
 local builder = require "exa.builder"
 local json = require "exa.json"
+local cost = require "exa.cost"
+local citations = require "exa.citations"
+local check = require "exa.check"
 
 local exa = {
   VERSION = require "exa.version",
@@ -29,6 +32,12 @@ local exa = {
   TERMINAL_STATUS = require("exa.api").TERMINAL_STATUS,
   --- exa.loop([opts]): a loop to run tasks on (see exa/loop.lua).
   loop = require("exa.loop").new,
+  -- run helpers: price before a run, citations and schema check after
+  estimate = cost.estimate,
+  PRICES = cost.PRICES,
+  citations = citations.citations,
+  check_output = check.check_output,
+  schema = check.validator,
 }
 
 -- Encode / decode JSON the way the client does (exa.null, arrays kept).

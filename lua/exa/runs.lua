@@ -335,4 +335,47 @@ function Runs:batch(list, opts)
   return batch.run(self, list, opts)
 end
 
+--- POST /agent/runs/{id}/stop -> the run. The post-beta API: a running run
+--- completes early with what it has gathered (stopReason "stopped").
+function Runs:stop(id, opts) return by_id(self, "POST", "/stop", id, opts) end
+
+-- What a run that did not complete raises from run().
+local OUTCOME = {
+  failed = { kind = "run_failed", code = "RUN_FAILED" },
+  cancelled = { kind = "run_cancelled", code = "RUN_CANCELLED" },
+}
+
+--- Create a run and wait until it ends: the completed run (stopped early or
+--- not). A failed or cancelled run raises kind "run_failed" / "run_cancelled"
+--- with .run; params as for create, wparams = {timeout=, interval=} as for
+--- wait, opts the per-call options of both.
+function Runs:run(params, wparams, opts)
+  local wp = checked(self, function()
+    local p = validate.table_or_nil(wparams, "options")
+    if p.timeout ~= nil and (type(p.timeout) ~= "number" or p.timeout < 0) then
+      errors.invalid("timeout", "timeout must be a non-negative number of seconds")
+    end
+    if p.interval ~= nil and (type(p.interval) ~= "number" or p.interval <= 0) then
+      errors.invalid("interval", "interval must be a positive number of seconds")
+    end
+    call_opts(opts)
+    return { timeout = p.timeout, interval = p.interval }
+  end)
+  local run = self:create(params, opts)
+  if type(run) ~= "table" or type(run.id) ~= "string" then
+    errors.raise{ kind = "protocol", message = "create returned no run id" }
+  end
+  if not TERMINAL_STATUS[run.status] then run = self:wait(run.id, wp, opts) end
+  local o = OUTCOME[run.status]
+  if o then
+    local why = run.stopReason
+    if type(why) ~= "string" then why = nil end
+    errors.raise{
+      kind = o.kind, code = o.code, run = run, run_id = run.id,
+      message = string_format("run %s %s%s", run.id, run.status, why and (" (" .. why .. ")") or ""),
+    }
+  end
+  return run
+end
+
 return M

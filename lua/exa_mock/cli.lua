@@ -3,7 +3,8 @@ local cli = {}
 
 cli.USAGE = [[
 usage: exa-agent-mock [--host 127.0.0.1] [--port 0] [--api-key KEY] [--max-active 2]
-                      [--speed X] [--seed N] [--no-beta-check]
+                      [--speed X] [--seed N] [--no-beta-check] [--api beta|post-beta]
+                      [--exit-with PID]
   --host HOST        address to listen on (default 127.0.0.1)
   --port PORT        TCP port, 0 picks a free one (default 0)
   --api-key KEY      accept only this key (default: any non-empty key)
@@ -11,11 +12,15 @@ usage: exa-agent-mock [--host 127.0.0.1] [--port 0] [--api-key KEY] [--max-activ
   --speed X          divide every simulated delay by X (default 1)
   --seed N           make ids and research output reproducible
   --no-beta-check    do not require the Exa-Beta header
+  --api API          beta (default: the agent-2026-05-07 contract) or post-beta (the later
+                     reference pages: POST /agent/runs/{id}/stop, budget, dataSources,
+                     efforts minimal/max/ultra, Exa-Beta optional)
+  --exit-with PID    stop when process PID is gone (a tool that started it died)
 Prints "listening http://HOST:PORT" when ready; SIGINT/SIGTERM stop it.]]
 
 --- Parse argv. Returns options, or nil, message.
 function cli.parse(argv)
-  local o = { host = "127.0.0.1", port = 0, max_active = 2, speed = 1, beta_check = true }
+  local o = { host = "127.0.0.1", port = 0, max_active = 2, speed = 1, beta_check = true, api = "beta" }
   local i = 1
   local function value(name)
     i = i + 1
@@ -40,6 +45,11 @@ function cli.parse(argv)
       elseif a == "--speed" then o.speed = number(a, 1e-6)
       elseif a == "--seed" then o.seed = value(a)
       elseif a == "--no-beta-check" then o.beta_check = false
+      elseif a == "--api" then
+        o.api = value(a)
+        if o.api ~= "beta" and o.api ~= "post-beta" then error("--api must be beta or post-beta", 0) end
+      elseif a == "--exit-with" then
+        o.exit_with = math.tointeger(number(a, 1)) or error("--exit-with must be a process id", 0)
       elseif a == "-h" or a == "--help" then o.help = true
       else error("unknown argument " .. a, 0) end
       i = i + 1

@@ -16,7 +16,7 @@ function mock.app(opts, cq)
   local seed = opts.seed or tostring(os.time()) .. tostring({}):sub(-8)
   local app = {
     cq = cq, speed = opts.speed, max_active = opts.max_active, api_key = opts.api_key,
-    beta_check = opts.beta_check, seed = seed, rng = util.rng(seed, "ids"),
+    beta_check = opts.beta_check, api = opts.api or "beta", seed = seed, rng = util.rng(seed, "ids"),
     store = store.new(), attempts = faults.counter(), started = util.now(),
     stats = { connections = 0, open_connections = 0, requests = 0, open_streams = 0 },
     keepalive_interval = math.max(15 / opts.speed, 0.02),
@@ -27,6 +27,19 @@ function mock.app(opts, cq)
   end
   app.handle = router.handler(app)
   return app
+end
+
+--- Is process pid still running (not gone, not a zombie)? Linux /proc,
+--- else kill -0.
+function mock.alive(pid)
+  local f = io.open("/proc/" .. pid .. "/stat")
+  if f then
+    local st = f:read("a") or ""
+    f:close()
+    return st:match("^%d+ %b() (%a)") ~= "Z"
+  end
+  if io.open("/proc/self/stat") then return false end -- /proc works: pid is gone
+  return os.execute("kill -0 " .. pid .. " 2>/dev/null") == true
 end
 
 --- Run the simulator until SIGINT/SIGTERM. Returns an exit status.
@@ -55,6 +68,12 @@ function mock.main(argv)
     sigs:wait()
     done = true
   end)
+  if opts.exit_with then
+    cq:wrap(function()
+      while not done and mock.alive(opts.exit_with) do cqueues.sleep(0.5) end
+      done = true
+    end)
+  end
   while not done do
     local ok, lerr = cq:step(1)
     if not ok then

@@ -52,7 +52,7 @@ end
 local ops = {}
 
 function ops.create(app, ctx)
-  local request, code, msg = validate.create(ctx.req.body)
+  local request, code, msg = validate.create(ctx.req.body, app.api)
   if not request then return fail(400, code, msg) end
   if request.previousRunId then
     local prev = app.store:get(ctx.key, request.previousRunId)
@@ -116,6 +116,11 @@ function ops.cancel(app, ctx)
   return reply(200, lifecycle.to_json(ctx.run))
 end
 
+function ops.stop(app, ctx)
+  lifecycle.stop(app, ctx.run)
+  return reply(200, lifecycle.to_json(ctx.run))
+end
+
 function ops.events(_, ctx)
   local run, h, q = ctx.run, ctx.req.headers, ctx.req.query
   if wants_sse(h) then
@@ -175,11 +180,12 @@ end
 
 -- Dispatch -------------------------------------------------------------------
 
--- { pattern, operations by method, run = the capture is a run id }
+-- { pattern, operations by method, run = the capture is a run id, api = only under that --api }
 local ROUTES = {
   { "^/agent/runs/?$", { POST = ops.create, GET = ops.list } },
   { "^/agent/runs/([^/]+)/?$", { GET = ops.get, DELETE = ops.delete }, run = true },
   { "^/agent/runs/([^/]+)/cancel/?$", { POST = ops.cancel }, run = true },
+  { "^/agent/runs/([^/]+)/stop/?$", { POST = ops.stop }, run = true, api = "post-beta" },
   { "^/agent/runs/([^/]+)/events/?$", { GET = ops.events }, run = true },
 }
 
@@ -214,12 +220,12 @@ local function route(app, req, f)
     return fail(401, "TEAM_NOT_FOUND", key and "Invalid API key." or
       "Missing API key: pass x-api-key or Authorization: Bearer <key>.")
   end
-  if app.beta_check then
+  if app.beta_check and app.api ~= "post-beta" then -- the post-beta API makes Exa-Beta optional
     local code, msg = beta_error(req.headers)
     if code then return fail(400, code, msg) end
   end
   for _, r in ipairs(ROUTES) do
-    local id = req.path:match(r[1])
+    local id = (not r.api or r.api == app.api) and req.path:match(r[1])
     if id then
       local op = r[2][req.method]
       if not op then

@@ -1,0 +1,310 @@
+-- exa.ledger: what a client's runs cost, and the client's budget.
+--
+--   exa.new{ budget = { max_dollars = 5 } }
+--   client:costs() --> {total=, agentCompute=, search=, emails=, phoneNumbers=, runs=, dataSources=,
+--                       budget = {max_dollars=, spent=, reserved=, remaining=} (with a budget)}
+--
+-- costs() sums the final costDollars of every terminal run the client has
+-- seen, each run once by id, whichever call returned it: create, get,
+-- cancel, stop, wait, run, list and iter items, event pages, a stream's or
+-- a replay's agent_run.completed event.
+--
+-- The budget counts the runs this client creates (create, stream, run): each
+-- holds its estimate's max_dollars (exa.estimate) until the client sees it
+-- terminal with its cost, then that cost. A create whose max_dollars would
+-- pass what is left raises kind = "budget" before any byte is sent. A create
+-- that failed with an HTTP error response gives its hold back; one that
+-- failed in transport keeps it (the run may exist).
+local type, pairs, ipairs, setmetatable, tostring, pcall, error, select =
+  type, pairs, ipairs, setmetatable, tostring, pcall, error, select
+local string_format = string.format
+local math_floor, math_huge = math.floor, math.huge
+local coroutine_running = coroutine.running
+local unpack = table.unpack or unpack
+
+local errors = require "exa.errors"
+local cost = require "exa.cost"
+
+local M = {}
+local Ledger = {}
+Ledger.__index = Ledger
+
+local TERMINAL = { completed = true, failed = true, cancelled = true }
+local PARTS = { "total", "agentCompute", "search", "emails", "phoneNumbers" }
+
+-- pcall is yieldable on 5.2+ and LuaJIT; on 5.1 only outside coroutines
+-- (inside one, a call that yields to its loop must not be wrapped).
+local YIELDABLE_PCALL = _VERSION ~= "Lua 5.1" or package.loaded.jit ~= nil
+
+local function can_pcall()
+  return YIELDABLE_PCALL or coroutine_running() == nil
+end
+
+local function round(x)
+  if x == math_huge then return x end
+  return math_floor(x * 1e10 + 0.5) / 1e10
+end
+
+--- budget: nil or {max_dollars = number >= 0}
+function M.new(budget)
+  local self = setmetatable({
+    seen = {}, count = 0, sums = {}, data_sources = {},
+    budget = budget and budget.max_dollars, mine = {}, held = {}, spent = 0, tokens = 0,
+  }, Ledger)
+  for _, k in ipairs(PARTS) do self.sums[k] = 0 end
+  return self
+end
+
+--- Validate exa.new's budget option; returns it (a copy) or nil.
+function M.option(b)
+  if b == nil then return nil end
+  if type(b) ~= "table" then errors.invalid("budget", "budget must be a table {max_dollars = number}") end
+  for k in pairs(b) do
+    if k ~= "max_dollars" then
+      errors.invalid("budget." .. tostring(k), "unknown budget option " .. tostring(k) .. " (max_dollars)")
+    end
+  end
+  local m = b.max_dollars
+  if type(m) ~= "number" or m < 0 or m ~= m then
+    errors.invalid("budget.max_dollars", "budget.max_dollars must be a number of dollars >= 0")
+  end
+  return { max_dollars = m }
+end
+
+--- Count a run if it is terminal with its cost (once per id).
+function Ledger:see(run)
+  if type(run) ~= "table" or type(run.id) ~= "string" or not TERMINAL[run.status] then return end
+  local c = run.costDollars
+  if type(c) ~= "table" or type(c.total) ~= "number" or self.seen[run.id] then return end
+  self.seen[run.id] = true
+  self.count = self.count + 1
+  for _, k in ipairs(PARTS) do
+    if type(c[k]) == "number" then self.sums[k] = self.sums[k] + c[k] end
+  end
+  if type(c.dataSources) == "table" then
+    for provider, v in pairs(c.dataSources) do
+      if type(v) == "number" then self.data_sources[provider] = (self.data_sources[provider] or 0) + v end
+    end
+  end
+  if self.mine[run.id] then
+    self.spent = self.spent + c.total
+    self.held[run.id] = nil
+  end
+end
+
+--- Count the run an event carries (a terminal event's data).
+function Ledger:see_event(ev)
+  if type(ev) == "table" and type(ev.data) == "table" then self:see(ev.data) end
+end
+
+function Ledger:see_page(page)
+  if type(page) == "table" and type(page.data) == "table" then
+    for _, item in ipairs(page.data) do
+      if type(item) == "table" and item.event ~= nil then self:see_event(item) else self:see(item) end
+    end
+  end
+end
+
+local function held_total(self)
+  local n = 0
+  for _, v in pairs(self.held) do n = n + v end
+  return n
+end
+
+--- Before a create: raise kind "budget" if params may pass what is left.
+--- Returns a hold token (nil without a budget).
+function Ledger:hold(params)
+  if not self.budget then return nil end
+  local est = cost.estimate(params)
+  local held = held_total(self)
+  local left = self.budget - self.spent - held
+  if est.max_dollars > left + 1e-9 then
+    errors.raise{
+      kind = "budget", code = "BUDGET_EXCEEDED", estimate = est,
+      max_dollars = self.budget, spent = round(self.spent), reserved = round(held), remaining = round(left),
+      message = string_format("this run may cost up to %s but only $%.4f of the $%.4f budget is left "
+        .. "($%.4f spent, $%.4f held by runs not finished yet)",
+        est.max_dollars == math_huge and "an unbounded amount" or string_format("$%.4f", est.max_dollars),
+        left < 0 and 0 or left, self.budget, self.spent, held),
+    }
+  end
+  self.tokens = self.tokens + 1
+  local token = "hold#" .. self.tokens
+  self.held[token] = est.max_dollars
+  return token
+end
+
+--- The hold becomes run id's (or goes away if the run is already counted).
+function Ledger:bind(token, id)
+  if not token then return end
+  local v = self.held[token]
+  self.held[token] = nil
+  if v == nil or type(id) ~= "string" then return end
+  self.mine[id] = true
+  if not self.seen[id] then self.held[id] = v end
+end
+
+function Ledger:release(token)
+  if token then self.held[token] = nil end
+end
+
+-- A failed create gives its hold back only when the server answered it.
+local function settle_error(self, token, e)
+  if errors.is_error(e) and (e.kind == "validation" or e.kind == "budget" or type(e.status) == "number") then
+    self:release(token)
+  end
+end
+
+function Ledger:costs()
+  local out = { runs = self.count, dataSources = {} }
+  for _, k in ipairs(PARTS) do out[k] = round(self.sums[k]) end
+  for p, v in pairs(self.data_sources) do out.dataSources[p] = round(v) end
+  if self.budget then
+    local held = held_total(self)
+    out.budget = {
+      max_dollars = self.budget, spent = round(self.spent), reserved = round(held),
+      remaining = round(self.budget - self.spent - held),
+    }
+  end
+  return out
+end
+
+-- The runs resource, watched --------------------------------------------------
+
+local function pack(...) return { n = select("#", ...), ... } end
+
+-- Call fn(...); on error run on_err(e) first (when pcall is safe here).
+local function guarded(on_err, fn, ...)
+  if not can_pcall() then return fn(...) end
+  local r = pack(pcall(fn, ...))
+  if not r[1] then
+    on_err(r[2])
+    error(r[2], 0)
+  end
+  return unpack(r, 2, r.n)
+end
+
+-- A stream or replay that counts what it delivers (and binds a hold to the
+-- run its first event names).
+local function watch_stream(self, s, token)
+  local bound = token == nil
+  local started = false
+  local p = {}
+  local function step(...)
+    started = true
+    local ev
+    if bound then
+      ev = s(...)
+    else
+      ev = guarded(function(e) settle_error(self, token, e) end, s, ...)
+    end
+    if ev ~= nil then
+      if not bound and type(ev.data) == "table" and type(ev.data.id) == "string" then
+        self:bind(token, ev.data.id)
+        bound = true
+      end
+      self:see_event(ev)
+    end
+    return ev
+  end
+  local mt = {
+    __call = function(_, ...) return step(...) end,
+    __index = function(_, k)
+      if type(s) ~= "table" then return nil end
+      local v = s[k]
+      if type(v) == "function" then
+        return function(me, ...)
+          if me == p then me = s end
+          return v(me, ...)
+        end
+      end
+      return v
+    end,
+    __tostring = function() return tostring(s) end,
+  }
+  local function close()
+    if not started then self:release(token) end
+    local c = type(s) == "table" and s.close
+    if c then return c(s) end
+  end
+  mt.__close = function() close() end
+  setmetatable(p, mt)
+  p.close = function() return close() end
+  return p
+end
+
+--- runs: the client's runs resource. Returns a table that behaves like it
+--- (same methods, same fields) and tells the ledger what it sees.
+function M.track(runs, self)
+  local over = {}
+  local proxy = setmetatable({}, {
+    __index = function(_, k)
+      local m = over[k]
+      if m ~= nil then return m end
+      return runs[k]
+    end,
+    __tostring = function() return tostring(runs) end,
+  })
+
+  for _, name in ipairs{ "get", "cancel", "stop", "wait" } do
+    over[name] = function(me, ...)
+      local run = runs[name](me, ...)
+      self:see(run)
+      return run
+    end
+  end
+
+  function over.create(me, params, ...)
+    local token = self:hold(params)
+    local run = guarded(function(e) settle_error(self, token, e) end, runs.create, me, params, ...)
+    if type(run) == "table" then self:bind(token, run.id) end
+    self:see(run)
+    return run
+  end
+
+  function over.run(me, ...)
+    local run = runs.run(me, ...) -- its create and wait are ours (me is the proxy)
+    self:see(run)
+    return run
+  end
+
+  for _, name in ipairs{ "list", "events" } do
+    over[name] = function(me, ...)
+      local page = runs[name](me, ...)
+      self:see_page(page)
+      return page
+    end
+  end
+
+  for _, name in ipairs{ "iter", "iter_events" } do
+    over[name] = function(me, ...)
+      local it, st, ctl = runs[name](me, ...)
+      return function(...)
+        local item = it(...)
+        if type(item) == "table" then
+          if item.event ~= nil then self:see_event(item) else self:see(item) end
+        end
+        return item
+      end, st, ctl
+    end
+  end
+
+  function over.stream(me, params, ...)
+    local token = self:hold(params)
+    local s, a, b, c = runs.stream(me, params, ...)
+    local p = watch_stream(self, s, token)
+    if c == s then c = p end
+    return p, a, b, c
+  end
+
+  function over.replay(me, ...)
+    local s, a, b, c = runs.replay(me, ...)
+    local p = watch_stream(self, s, nil)
+    if c == s then c = p end
+    return p, a, b, c
+  end
+
+  return proxy
+end
+
+return M
