@@ -184,6 +184,11 @@ describe("exa.loop (built-in)", function()
       local st = b:stats()
       assert.equals(10, st.runs, "each run exactly once")
       assert.is_true(st.peak_active_runs <= 2, "peak " .. st.peak_active_runs)
+      -- the client's ledger saw every run batch made (its streams are counted)
+      local sum = 0
+      for i = 1, 10 do sum = sum + runs[i].costDollars.total end
+      assert.equals(10, c:costs().runs)
+      assert.is_true(math.abs(sum - c:costs().total) < 1e-9)
     end)
     b:stop()
     assert(ok, err)

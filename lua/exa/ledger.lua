@@ -15,11 +15,10 @@
 -- pass what is left raises kind = "budget" before any byte is sent. A create
 -- that failed with an HTTP error response gives its hold back; one that
 -- failed in transport keeps it (the run may exist).
-local type, pairs, ipairs, setmetatable, tostring, pcall, error, select =
-  type, pairs, ipairs, setmetatable, tostring, pcall, error, select
+local type, pairs, ipairs, setmetatable, tostring, error, select =
+  type, pairs, ipairs, setmetatable, tostring, error, select
 local string_format = string.format
 local math_floor, math_huge = math.floor, math.huge
-local coroutine_running = coroutine.running
 local unpack = table.unpack or unpack
 
 local errors = require "exa.errors"
@@ -32,13 +31,8 @@ Ledger.__index = Ledger
 local TERMINAL = { completed = true, failed = true, cancelled = true }
 local PARTS = { "total", "agentCompute", "search", "emails", "phoneNumbers" }
 
--- pcall is yieldable on 5.2+ and LuaJIT; on 5.1 only outside coroutines
--- (inside one, a call that yields to its loop must not be wrapped).
-local YIELDABLE_PCALL = _VERSION ~= "Lua 5.1" or package.loaded.jit ~= nil
-
-local function can_pcall()
-  return YIELDABLE_PCALL or coroutine_running() == nil
-end
+-- exa.pcall: a pcall a loop task may yield through, on every Lua (5.1 too)
+local ypcall = require("exa.pcall").pcall
 
 local function round(x)
   if x == math_huge then return x end
@@ -173,10 +167,9 @@ end
 
 local function pack(...) return { n = select("#", ...), ... } end
 
--- Call fn(...); on error run on_err(e) first (when pcall is safe here).
+-- Call fn(...); on error run on_err(e) first.
 local function guarded(on_err, fn, ...)
-  if not can_pcall() then return fn(...) end
-  local r = pack(pcall(fn, ...))
+  local r = pack(ypcall(fn, ...))
   if not r[1] then
     on_err(r[2])
     error(r[2], 0)
@@ -193,10 +186,11 @@ local function watch_stream(self, s, token)
   local function step(...)
     started = true
     local ev
+    -- s:next(), not s(): PUC 5.1 cannot yield a loop task inside __call
     if bound then
-      ev = s(...)
+      ev = s:next()
     else
-      ev = guarded(function(e) settle_error(self, token, e) end, s, ...)
+      ev = guarded(function(e) settle_error(self, token, e) end, s.next, s)
     end
     if ev ~= nil then
       if not bound and type(ev.data) == "table" and type(ev.data.id) == "string" then
@@ -230,6 +224,7 @@ local function watch_stream(self, s, token)
   mt.__close = function() close() end
   setmetatable(p, mt)
   p.close = function() return close() end
+  p.next = function() return step() end -- counted like the for loop's calls
   return p
 end
 
