@@ -82,6 +82,9 @@ return exa
 --   so every call blocks until done); clients on one loop share its connection pool
 -- @tparam[opt] string options.transport `"curl"` (libcurl, the default outside nginx) or `"ngx"`
 --   (nginx cosockets, the default inside an OpenResty request context)
+-- @tparam[opt] table options.budget `{max_dollars = n}`: a create whose @{estimate}d
+--   `max_dollars` would pass what is left raises a `budget` @{Error} before any request;
+--   @{Client:costs} reports what was spent
 -- @tparam[opt=true] boolean options.create_marker mark each create with
 --   `metadata.exa_client_request_id` so a create whose outcome is unknown is resolved, never
 --   sent twice (@{Runs:create})
@@ -102,6 +105,39 @@ return exa
 --   loop:spawn(function() for ev in client.runs:stream{ query = q } do print(q, ev.event) end end)
 -- end
 -- loop:run()
+
+--- What a run may cost, from the published price table, before any request: the
+-- effort's price, plus the worst case of contact enrichment when the output schema
+-- asks for email or phone fields (bounded by `maxItems`; unbounded: `max_dollars =
+-- math.huge`). `auto` and `max` are capped by `budget.maxCostDollars` (else $5 and
+-- $20); `ultra` and unknown efforts have no published ceiling (`math.huge`).
+-- @function estimate
+-- @tparam table|exa.builder.Builder params create params (checked as `create` checks them)
+-- @treturn table `{min_dollars=, max_dollars=, effort=, emails=, phone_numbers=}`
+-- @usage local e = exa.estimate{ query = "...", effort = "low" }   --> min 0.025, max 0.025
+
+--- The price table `estimate` uses: `effort` (`{min, max}` dollars per run before
+-- enrichment), `capped` (efforts a budget's `maxCostDollars` caps), and the metered
+-- parts (`acu` 0.0001, `search` 0.007, `email` 0.02, `phone_number` 0.07).
+-- @table PRICES
+
+--- A run's grounding: every entry, or those of one field. Both spellings of a field
+-- work: `"companies[0].sourceUrl"` and `"structured.companies[0].sourceUrl"`.
+-- @function citations
+-- @tparam table run a run, or a completed event's data
+-- @tparam[opt] string field
+-- @treturn table a list of `{field=, citations = {{url=, title=}, ...}, confidence=}`
+
+--- Check `output.structured` against the request's `outputSchema` (or `schema`): the
+-- JSON Schema subset of draft-07 / 2019-09 / 2020-12 the simulator uses too.
+-- @function check_output
+-- @tparam table run a completed run
+-- @tparam[opt] table schema (default: `run.request.outputSchema`)
+-- @treturn boolean|nil `true`, or nil and a list of `{path=, message=}`
+
+--- The JSON Schema validator behind `check_output`, bound to the client's values
+-- (@{null}, arrays marked by @{array}): `exa.schema.validate(schema, value)`.
+-- @table schema
 
 --- A run builder: sugar that makes the same params table `create` and `stream` take.
 -- @function run
