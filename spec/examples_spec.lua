@@ -27,6 +27,25 @@ describe("examples", function()
   setup(function() srv = mock.start{ "--speed", "200", "--api-key", KEY } end)
   teardown(function() srv:stop() end)
 
+  it("concurrent.lua: six runs through runs:batch, in input order, each once, never more than two active", function()
+    local b = mock.start{ "--speed", "200", "--api-key", KEY, "--max-active", "2" }
+    local ok, e = pcall(function()
+      local before = b:stats()
+      local out, err = run(b, "concurrent")
+      assert.matches("exit=0\n$", out)
+      for i = 1, 6 do
+        assert.matches("\n?" .. i .. "%. [^\n]+: completed, %d+ events, ", out)
+      end
+      assert.matches("\n6 runs, at most 2 at once, %d+ waits for a slot, total %$%d+%.%d+\n", out)
+      assert.matches("%[1%] agent_run.created\n", err)
+      local st = b:stats()
+      assert.equal(before.runs + 6, st.runs, "each run once")
+      assert.is_true(st.peak_active_runs <= 2)
+    end)
+    b:stop()
+    assert(ok, e)
+  end)
+
   it("structured_output.lua: a table shaped by the schema, a source per field, the cost", function()
     local out, err = run(srv, "structured_output")
     assert.equal("", err)
