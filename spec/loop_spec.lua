@@ -106,20 +106,29 @@ describe("exa.loop (built-in)", function()
 
   it("a task polling in wait() delays no other task", function()
     local loop = exa.loop()
-    local c = new_client(loop)
-    local long = new_client(loop, "run-seconds=600") -- 3 s at --speed 200
+    local poller = new_client(loop)
+    local long = new_client(loop, "run-seconds=600")   -- 3 s at --speed 200
+    local short = new_client(loop, "run-seconds=100")  -- 0.5 s
     local order = {}
+    -- log each poll wait() makes (runs:wait polls through self:get)
+    local get = poller.runs.get
+    poller.runs.get = function(self, ...)
+      order[#order + 1] = "poll"
+      return get(self, ...)
+    end
+    local run = long.runs:create{ query = "long", effort = "low" }
     loop:spawn(function()
-      local run = long.runs:create{ query = "long", effort = "low" }
-      c.runs:wait(run.id, { interval = 0.5 })
+      poller.runs:wait(run.id, { interval = 2 })
       order[#order + 1] = "wait"
     end)
     loop:spawn(function()
-      each(c.runs:stream{ query = "short", effort = "low" }, function() end)
+      each(short.runs:stream{ query = "short", effort = "low" }, function() end)
       order[#order + 1] = "stream"
     end)
     loop:run()
-    assert.same({ "stream", "wait" }, order)
+    -- the stream ended while wait() slept between its first two polls
+    assert.same({ "poll", "stream", "poll" }, { order[1], order[2], order[3] })
+    assert.equals("wait", order[#order])
   end)
 
   it("task:wait returns results and raises a task's error; loop:run raises the first unseen one", function()
