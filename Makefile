@@ -5,7 +5,7 @@
 #   make build   build build/<lua>/exa/core.so for every Lua found (5.1 5.2 5.3 5.4 jit)
 #   make bench   timings, written to bench/results/
 #   make sanitize / make valgrind   the suite's C paths under ASan+UBSan / valgrind
-#   make fuzz    libFuzzer on the SSE framer (SECS=60)
+#   make fuzz    libFuzzer on the SSE framer, resp.c and json.c (SECS=60 per target)
 #
 # Nothing here needs root except the dependency step, which says what to install when it cannot.
 
@@ -88,7 +88,7 @@ valgrind: deps-test
 	@$(MAKE) --no-print-directory build
 	@scripts/sanitize.sh valgrind
 
-# libFuzzer on the SSE framer (clang): make fuzz SECS=120
+# libFuzzer on the framer, resp.c and json.c (clang), SECS per target: make fuzz SECS=120
 fuzz:
 	@fuzz/run.sh $(or $(SECS),60)
 

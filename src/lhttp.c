@@ -98,8 +98,9 @@ static int ret_err(lua_State *L, const exa_xfer *x) {
 static int ret_misuse(lua_State *L, const char *msg) { return exa_push_error(L, "sse", -1, msg); }
 
 static void push_headers(lua_State *L, const exa_xfer *x) {
-  const char *p = x->r.hdrs.p, *end = p + x->r.hdrs.len;
+  const char *p = x->r.hdrs.p, *end = p;
   lua_newtable(L);
+  if (p != NULL) end += x->r.hdrs.len;
   while (p < end) {
     const char *n = p, *v = n + strlen(n) + 1;
     p = v + strlen(v) + 1;
