@@ -5,6 +5,7 @@
 #  3. Clients against one simulator: exa (Lua 5.4, LuaJIT) vs the official
 #     TypeScript SDK exa-js (Node), same operations, plus stream correctness
 #     under wire variations (CRLF, CR, a dropped connection).
+#  5. exa.core with 1, 100, 1000 concurrent event streams: CPU per event, memory per stream.
 # exa-js is installed from the npm registry into bench/.node (not committed);
 # without npm that column is skipped.
 set -euo pipefail
@@ -79,4 +80,12 @@ fi
   awk -F'\t' '$2 ~ /^stream\[/ { printf "%-28s %-28s %s\n", $1, $2, $6 }' "$results"
 } | tee -a "$out"
 rm -f "$results"
+
+{
+  echo
+  echo "## 5. exa.core with many streams on one multi (bench/core_streams.lua)"
+  echo "CPU per event and RSS per open stream at 1, 100, 1000 concurrent SSE transfers, ~2,000 events/s in all;"
+  echo "wait = m:wait + next_event(0) for the reported ids; blocking = round-robin blocking next_event()"
+  on_each_lua bench/core_streams.lua
+} | tee -a "$out"
 echo "bench: results in $out"
