@@ -4,7 +4,7 @@
 #   make test    install what is missing, build for every Lua found, run the whole busted suite
 #   make build   build build/<lua>/exa/core.so for every Lua found (5.1 5.2 5.3 5.4 jit)
 #   make bench   timings, written to bench/results/
-#   make sanitize / make valgrind   the suite's C paths under ASan+UBSan / valgrind
+#   make sanitize / make valgrind   the whole suite under ASan+UBSan / valgrind memcheck
 #   make fuzz    libFuzzer on the SSE framer, resp.c and json.c (SECS=60 per target)
 #
 # Nothing here needs root except the dependency step, which says what to install when it cannot.

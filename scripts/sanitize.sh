@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The C core under the tools the repo rules name.
 #   scripts/sanitize.sh asan       build with ASan+UBSan into build-asan/, run the Lua 5.4 suite on it
-#   scripts/sanitize.sh valgrind   run the C-heavy specs on build/5.4 under valgrind memcheck
-# Extra arguments choose spec files (default: the whole suite for asan, C-heavy specs for valgrind).
+#   scripts/sanitize.sh valgrind   run the Lua 5.4 suite on build/5.4 under valgrind memcheck
+# Extra arguments choose spec files (default: the whole suite).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:?usage: scripts/sanitize.sh asan|valgrind [spec files...]}
@@ -43,12 +43,7 @@ case "$mode" in
   valgrind)
     export LUA_CPATH="$PWD/build/5.4/?.so;;"
     specs=("$@")
-    if [ ${#specs[@]} -eq 0 ]; then
-      for f in spec/sse_spec.lua spec/json_spec.lua spec/http_core_spec.lua spec/http_socket_spec.lua \
-               spec/http_trust_spec.lua; do
-        [ -f "$f" ] && specs+=("$f")
-      done
-    fi
+    [ ${#specs[@]} -eq 0 ] && specs=(spec)
     valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
       --show-leak-kinds=definite --track-origins=yes \
       lua5.4 /usr/bin/busted -o TAP "${specs[@]}" >"$log" 2>&1
