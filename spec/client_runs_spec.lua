@@ -58,6 +58,7 @@ describe("client.runs against the simulator", function()
   it("wait polls through the client's sleep option", function()
     local slept = {}
     local c2 = exa.new{ api_key = "sk-runs-spec", base_url = srv.url,
+      headers = { ["X-Mock-Fault"] = "run-seconds=400" }, -- 1 s at --speed 400: still running at the first poll
       sleep = function(s) slept[#slept + 1] = s; require("exa.clock").sleep(s) end }
     local run = c2.runs:create{ query = "wait with my sleep", effort = "low" }
     assert.equals("completed", c2.runs:wait(run.id, { interval = 0.05 }).status)
