@@ -5,7 +5,9 @@
 #  3. Clients against one simulator: exa (Lua 5.4, LuaJIT) vs the official
 #     TypeScript SDK exa-js (Node), same operations, plus stream correctness
 #     under wire variations (CRLF, CR, a dropped connection).
-#  5. OpenResty: a trivial location's latency while 20 runs stream through one
+#  5. exa.core with 1, 100, 1000 concurrent event streams: CPU per event, memory per stream.
+#  6. The built-in loop with 1, 100, 1000 live streams in one Lua thread (bench/loop_scale.lua).
+#  7. OpenResty: a trivial location's latency while 20 runs stream through one
 #     nginx worker, ngx backend (cosockets) beside the curl transport
 #     (bench/ngx_latency.lua; `make bench-ngx` runs this part alone).
 # exa-js is installed from the npm registry into bench/.node (not committed);
@@ -83,13 +85,21 @@ fi
 } | tee -a "$out"
 rm -f "$results"
 
-# --- 5. many streams in one Lua thread (the built-in loop): CPU per event,
+{
+  echo
+  echo "## 5. exa.core with many streams on one multi (bench/core_streams.lua)"
+  echo "CPU per event and RSS per open stream at 1, 100, 1000 concurrent SSE transfers, ~2,000 events/s in all;"
+  echo "wait = m:wait + next_event(0) for the reported ids; blocking = round-robin blocking next_event()"
+  on_each_lua bench/core_streams.lua
+} | tee -a "$out"
+
+# --- 6. many streams in one Lua thread (the built-in loop): CPU per event,
 # peak memory per stream, at 1, 100 and 1,000 streams open at once
 start_mock --port 0 --api-key $key --max-active 100000 --seed 1   # speed 1: real-time runs
 scale_url=$MOCK_URL
 {
   echo
-  echo "## 5. Many live streams on one built-in loop (one Lua thread; runs last 4 s, all open together)"
+  echo "## 6. Many live streams on one built-in loop (one Lua thread; runs last 4 s, all open together)"
   for t in 5.4 jit; do
     for n in 1 100 1000; do
       EXA_BASE_URL=$scale_url LUA_CPATH="$root/build/$t/?.so;;" "$(lua_for $t)" bench/loop_scale.lua $n
@@ -100,7 +110,7 @@ stop_mocks
 
 {
   echo
-  echo "## 6. OpenResty: /ping latency while 20 runs stream through one nginx worker (nginx $(nginx -v 2>&1 | cut -d/ -f2))"
+  echo "## 7. OpenResty: /ping latency while 20 runs stream through one nginx worker (nginx $(nginx -v 2>&1 | cut -d/ -f2))"
   bench/ngx_latency.sh
 } | tee -a "$out"
 echo "bench: results in $out"

@@ -60,7 +60,7 @@ describe("client.runs against the simulator", function()
     -- the run lasts long enough that wait must poll (it was a race: a run
     -- done before the first GET needs no sleep)
     local c2 = exa.new{ api_key = "sk-runs-spec", base_url = srv.url,
-      headers = { ["X-Mock-Fault"] = "run-seconds=30" },
+      headers = { ["X-Mock-Fault"] = "run-seconds=400" }, -- 1 s at --speed 400: still running at the first poll
       sleep = function(s) slept[#slept + 1] = s; require("exa.clock").sleep(s) end }
     local run = c2.runs:create{ query = "wait with my sleep", effort = "low" }
     assert.equals("completed", c2.runs:wait(run.id, { interval = 0.05 }).status)

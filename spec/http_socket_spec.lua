@@ -242,7 +242,34 @@ describe("exa.core socket API", function()
     uv.run()
     assert.equal(12, events)
     m:close()
-    assert.has_error(function() m:fd() end, "exa.multi: fd() after close()")
+    assert.is_nil(m:fd())
+  end)
+
+  it("after m:close() a host loop winds down: the last removes, no timeout, no progress", function()
+    local m = core.multi { log_sockets = true }
+    local s = get(m, "/sse-hang", { sse = true })
+    local j = get(m, "/json")
+    assert.truthy(j:finish()) -- its connection goes back to the pool
+    assert.truthy(s:next_event())
+    local watched = {}
+    for _, c in ipairs(m:changes()) do watched[c.fd] = c.what ~= "remove" or nil end
+    assert.is_true(next(watched) ~= nil)
+    m:close()
+    for _, c in ipairs(m:changes()) do
+      assert.equal("remove", c.what)
+      watched[c.fd] = nil
+    end
+    assert.is_nil(next(watched), "a socket was left watched")
+    assert.same({}, m:changes())
+    assert.equal(-1, m:timeout())
+    assert.same({}, m:action(-1))
+    assert.same({}, m:action(5, "in"))
+    assert.is_nil(m:fd())
+    assert.equal(0, m:count())
+    assert.equal(s:id(), 1)
+    s:close()
+    assert.equal(1, s:id()) -- still known by its id
+    assert.has_error(function() m:wait(0) end, "exa.multi: wait() after close()")
   end)
 
   it("checks m:action's arguments", function()

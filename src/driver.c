@@ -4,8 +4,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -459,16 +457,27 @@ void exa_multi_close(exa_multi *m) {
   while (m->phead) unprogress(m->phead);
   curl_multi_cleanup(cm); /* closes the pooled connections: REMOVE callbacks may come */
   m->cm = NULL;
-  while (m->socks) sock_free(m, m->socks);
+  while (m->socks) { /* curl let go of them without a word: a host must still forget them */
+    log_change(m, m->socks, EXA_WATCH_REMOVE);
+    sock_free(m, m->socks);
+  }
   free(m->pfds);
   free(m->psocks);
-  free(m->log);
   m->pfds = NULL;
   m->psocks = NULL;
-  m->log = NULL;
-  m->npfd = m->cappfd = m->nlog = m->caplog = 0;
+  m->npfd = m->cappfd = 0;
+  m->timer_at = -1;
+  m->idle_next = NO_DEADLINE;
   if (m->epfd >= 0) close(m->epfd);
   m->epfd = -1;
+  /* the change log stays: its last removes are what a host loop reads next */
+}
+
+void exa_multi_free(exa_multi *m) {
+  exa_multi_close(m);
+  free(m->log);
+  m->log = NULL;
+  m->nlog = m->caplog = 0;
 }
 
 void exa_xfer_start(exa_multi *m, exa_xfer *x, const exa_req *req, struct curl_slist *headers) {

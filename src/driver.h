@@ -103,8 +103,11 @@ long long exa_now_ms(void);
 
 /* 0, or -1 (curl_multi_init or epoll_create failed). */
 int exa_multi_open(exa_multi *m, const exa_multi_opts *o);
-/* Running transfers end with a "closed" error; idempotent. */
+/* Running transfers end with a "closed" error, pooled connections close;
+ * idempotent.  The change log stays readable (the last removes). */
 void exa_multi_close(exa_multi *m);
+/* Close, and free the change log too (garbage collection). */
+void exa_multi_free(exa_multi *m);
 
 /* Start x (memory owned by the caller, zeroed here) on m.  headers is taken
  * over.  A failure to start ends x at once with its error recorded (not a

@@ -17,7 +17,9 @@
  *   m:stats()                  {steps=, actions=, idle_scans=, idle_visits=}: what the
  *                              driver did (wake-ups, socket_action calls, idle scans)
  *   m:perform([wait_ms])       one round of m:wait, then m:count() (kept from before)
- *   m:close()
+ *   m:close()                  running transfers end "closed"; then m:timeout() is -1,
+ *                              m:action() reports nothing, m:fd() is nil and m:changes()
+ *                              gives the last removes: a host loop winds down quietly
  *
  * wait_ms absent: block (driving the multi) until ready; 0: never block and
  * never drive, report readiness only; > 0: drive at most that long, false
@@ -98,8 +100,9 @@ static int ret_err(lua_State *L, const exa_xfer *x) {
 static int ret_misuse(lua_State *L, const char *msg) { return exa_push_error(L, "sse", -1, msg); }
 
 static void push_headers(lua_State *L, const exa_xfer *x) {
-  const char *p = x->r.hdrs.p, *end = p + x->r.hdrs.len;
+  const char *p = x->r.hdrs.p, *end = p;
   lua_newtable(L);
+  if (p != NULL) end += x->r.hdrs.len;
   while (p < end) {
     const char *n = p, *v = n + strlen(n) + 1;
     p = v + strlen(v) + 1;
@@ -118,8 +121,10 @@ static void push_headers(lua_State *L, const exa_xfer *x) {
 
 /* ---- transfers ---------------------------------------------------------- */
 
+/* t:id(): also after close (a loop may forget a closed transfer by its id) */
 static int t_id(lua_State *L) {
-  lua_pushinteger(L, (lua_Integer)check_xfer(L, 1)->id);
+  ltransfer *t = (ltransfer *)luaL_checkudata(L, 1, XFER_MT);
+  lua_pushinteger(L, (lua_Integer)t->x.id);
   return 1;
 }
 
@@ -460,25 +465,25 @@ static int m_action(lua_State *L) {
   static const char *const names[] = {"in", "out", "inout", "err", NULL};
   static const int masks[] = {CURL_CSELECT_IN, CURL_CSELECT_OUT, CURL_CSELECT_IN | CURL_CSELECT_OUT,
                               CURL_CSELECT_ERR};
-  exa_multi *m = check_open_multi(L, 1, "action");
+  exa_multi *m = check_multi(L, 1);
   lua_Integer fd = luaL_checkinteger(L, 2);
   int mask = 0;
   if (fd < -1 || fd > INT_MAX) return luaL_argerror(L, 2, "fd must be -1 (the timer) or a socket");
   if (fd >= 0) mask = masks[luaL_checkoption(L, 3, NULL, names)];
-  exa_multi_action(m, (int)fd, mask);
+  exa_multi_action(m, (int)fd, mask); /* after close: nothing to do */
   return push_progressed(L, m);
 }
 
 /* m:timeout() -> ms, -1: nothing due */
 static int m_timeout(lua_State *L) {
-  lua_pushinteger(L, (lua_Integer)exa_multi_timeout(check_open_multi(L, 1, "timeout")));
+  lua_pushinteger(L, (lua_Integer)exa_multi_timeout(check_multi(L, 1))); /* closed: -1 */
   return 1;
 }
 
 /* m:changes() -> {{fd, what, fd = fd, what = what}, ...} in order, since the last call */
 static int m_changes(lua_State *L) {
   static const char *const what[] = {"remove", "in", "out", "inout"};
-  exa_multi *m = check_open_multi(L, 1, "changes");
+  exa_multi *m = check_multi(L, 1); /* closed: the last removes, then nothing */
   size_t n, i;
   const exa_change *c;
   if (!m->log_sockets) return luaL_error(L, "exa.multi: changes() needs core.multi{log_sockets = true}");
@@ -502,8 +507,8 @@ static int m_changes(lua_State *L) {
 
 /* m:fd() -> the epoll fd, or nil */
 static int m_fd(lua_State *L) {
-  exa_multi *m = check_open_multi(L, 1, "fd");
-  if (m->epfd < 0) lua_pushnil(L);
+  exa_multi *m = check_multi(L, 1);
+  if (m->epfd < 0) lua_pushnil(L); /* no epoll here, or closed */
   else lua_pushinteger(L, m->epfd);
   return 1;
 }
@@ -546,6 +551,11 @@ static int m_close(lua_State *L) {
   return 0;
 }
 
+static int m_gc(lua_State *L) {
+  exa_multi_free(check_multi(L, 1));
+  return 0;
+}
+
 static int m_tostring(lua_State *L) {
   exa_multi *m = check_multi(L, 1);
   lua_pushfstring(L, "exa.multi (%s): %p", m->cm ? "open" : "closed", (void *)m);
@@ -564,6 +574,10 @@ static const luaL_Reg xfer_methods[] = {{"id", t_id},     {"headers", t_headers}
 void exa_open_http(lua_State *L) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   exa_new_type(L, MULTI_MT, multi_methods, m_close, m_tostring);
+  luaL_getmetatable(L, MULTI_MT);
+  lua_pushcfunction(L, m_gc); /* __gc frees the change log that close keeps */
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
   exa_new_type(L, XFER_MT, xfer_methods, t_close, t_tostring);
   lua_pushcfunction(L, l_multi);
   lua_setfield(L, -2, "multi");

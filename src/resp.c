@@ -86,7 +86,9 @@ void exa_resp_fail(exa_resp *r, int kind, long code, const char *fmt, ...) {
 }
 
 const char *exa_resp_header_get(const exa_resp *r, const char *name, size_t *vlen) {
-  const char *p = r->hdrs.p, *end = p + r->hdrs.len;
+  const char *p = r->hdrs.p, *end;
+  if (p == NULL) return NULL;
+  end = p + r->hdrs.len;
   while (p < end) {
     const char *n = p, *v = n + strlen(n) + 1;
     p = v + strlen(v) + 1;
@@ -122,7 +124,9 @@ static long parse_status(const char *b, size_t n) {
 /* Two Content-Length headers that disagree: which body length is true is
  * unknowable (RFC 9110 8.6), so the response is refused, not guessed at. */
 static int conflicting_length(const exa_resp *r) {
-  const char *p = r->hdrs.p, *end = p + r->hdrs.len, *first = NULL;
+  const char *p = r->hdrs.p, *end, *first = NULL;
+  if (p == NULL) return 0;
+  end = p + r->hdrs.len;
   while (p < end) {
     const char *n = p, *v = n + strlen(n) + 1;
     p = v + strlen(v) + 1;

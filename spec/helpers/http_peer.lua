@@ -29,8 +29,9 @@
 --   /sse-big?n=&size=          n events of size bytes, as fast as the socket takes them
 --   /sse-json                  200 application/json to an sse request
 --   /hang                      reads the request and never answers
---   /raw?file=PATH[&keep=1]    the bytes of the file PATH verbatim (a whole hostile response, head
---                              and body), then closes the connection (keep=1: serves on)
+--   /raw?file=PATH[&keep=1][&drip=N]  the bytes of the file PATH verbatim (a whole hostile response,
+--                              head and body; drip=N: N bytes per write, 1 ms apart), then closes
+--                              the connection (keep=1: serves on)
 --   /die?key=K                 reads the request, counts it under K, closes without a byte
 --   /hits?key=K                JSON {hits = requests /die counted under K}
 --   absolute-form request lines (proxy use) get {"proxied":true,"target":...}
@@ -253,7 +254,15 @@ routes["/raw"] = function(c, _, req)
   local f = assert(io.open(q.file, "rb"))
   local bytes = f:read("*a")
   f:close()
-  send(c, bytes)
+  local drip = tonumber(q.drip)
+  if drip then -- a few bytes per write, 1 ms apart: CR and LF, lines and chunks arrive split
+    for i = 1, #bytes, drip do
+      send(c, bytes:sub(i, i + drip - 1))
+      sleep(0.001)
+    end
+  else
+    send(c, bytes)
+  end
   if q.keep ~= "1" then
     sleep(0.02)
     c:shutdown("w")
