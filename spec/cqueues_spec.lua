@@ -4,19 +4,7 @@
 local exa = require "exa"
 local mock = require "helpers.mock"
 
--- PUC Lua 5.1 cannot yield inside a for-loop's iterator call (nor in a
--- metamethod): there a task pulls a stream with s:next() in a while loop
--- (README). Every other Lua runs the generic for.
-local function each(s, fn)
-  if _VERSION == "Lua 5.1" and not jit then
-    while true do
-      local ev = s:next()
-      if ev == nil then return end
-      fn(ev)
-    end
-  end
-  for ev in s do fn(ev) end
-end
+local each = require "helpers.each_event"
 local has_cq, cqueues = pcall(require, "cqueues")
 
 describe("cqueues loop", function()
