@@ -490,13 +490,22 @@ end
 function Loop:arm_sleep(s, item)
   local uv = self.uv
   local t = uv.new_timer()
-  t:start(math_floor(s * 1000 + 0.999), 0, function()
+  local function on_timer()
+    -- libuv counts from its cached loop time (whole ms, as of the start of
+    -- this iteration), so the timer may fire before item.at: not yet due,
+    -- fire_timers would skip it and nothing would ever wake the task
+    local left = item.at - now()
+    if left > 0 then
+      t:start(math_floor(left * 1000 + 0.999), 0, on_timer)
+      return
+    end
     t:stop()
     t:close()
     fire_timers(self)
     self:run_runnable()
     self:sync()
-  end)
+  end
+  t:start(math_floor(s * 1000 + 0.999), 0, on_timer)
   item.handle = t
 end
 
