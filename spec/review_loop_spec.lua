@@ -25,3 +25,34 @@ describe("exa.loop{uv} sleep", function()
     assert.equals(0, #loop.timers)
   end)
 end)
+
+describe("exa.loop (built-in) with the simulator", function()
+  local mock = require "helpers.mock"
+  local srv
+  local KEY = "sk-review-loop"
+  setup(function() srv = mock.start{ "--api-key", KEY } end)
+  teardown(function() srv:stop() end)
+
+  it("wakes a task waiting on a stream that another task closes", function()
+    local loop = exa.loop()
+    -- the run takes 30 s: after its first events the stream goes quiet
+    local c = exa.new{ api_key = KEY, base_url = srv.url, loop = loop,
+      headers = { ["X-Mock-Fault"] = "run-seconds=30" } }
+    local s, got = nil, 0
+    local reader = loop:spawn(function()
+      s = c.runs:stream{ query = "closed under a waiting task", effort = "low" }
+      assert.is_table(s:next())
+      got = 1
+      loop:spawn(function() s:close() end)
+      while s:next() do got = got + 1 end -- waits on the transfer when the closer runs
+      return "ended"
+    end)
+    -- before: kind = "loop", "1 task(s) wait for nothing" (on uv: a silent hang)
+    local ok, e = pcall(loop.run, loop)
+    if not ok then assert.equals("closed", e.kind, tostring(e)) end
+    assert.is_true(reader:done())
+    ok, e = pcall(reader.wait, reader)
+    if not ok then assert.equals("closed", e.kind, tostring(e)) end
+    assert.is_true(got >= 1)
+  end)
+end)

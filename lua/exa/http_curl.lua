@@ -23,6 +23,10 @@ local function waited(h, method)
     local a, b, c = t[method](t, 0)
     if a ~= false then return a, b, c end
     loop:await(h.id)
+    if not h.t then -- closed (by another task) while this one waited
+      return nil, { kind = "closed", message = "the transfer was closed while a task waited on it" }
+    end
+    t = h.t
   end
 end
 
@@ -36,6 +40,7 @@ function Handle:close()
   if t then
     self.t = nil
     t:close()
+    self.loop:wake(self.id) -- a closed transfer reports no progress: its waiter would sleep forever
     self.loop:sync()
     self.closed = true
   end

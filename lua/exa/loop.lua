@@ -263,6 +263,12 @@ function Loop:await(id)
   suspend(task)
 end
 
+--- Wake the task waiting on transfer id, if any (the transfer was closed:
+--- it reports no progress any more).
+function Loop:wake(id)
+  wake_ids(self, { id })
+end
+
 --- Outside a task: may the caller block? (built-in: yes; a host loop: no).
 function Loop:check_blocking(what)
   if self.driver ~= "builtin" then
