@@ -55,4 +55,24 @@ describe("exa.loop (built-in) with the simulator", function()
     if not ok then assert.equals("closed", e.kind, tostring(e)) end
     assert.is_true(got >= 1)
   end)
+
+  it("wakes a task of the client's own loop waiting when the client is closed", function()
+    local c = exa.new{ api_key = KEY, base_url = srv.url,
+      headers = { ["X-Mock-Fault"] = "run-seconds=30" } }
+    local loop = c.loop
+    local got = 0
+    local reader = loop:spawn(function()
+      local s = c.runs:stream{ query = "client closed under a waiting task", effort = "low" }
+      assert.is_table(s:next())
+      got = 1
+      loop:spawn(function() c:close() end)
+      while s:next() do got = got + 1 end
+      return "ended"
+    end)
+    local ok, e = pcall(loop.run, loop)
+    if not ok then assert.equals("closed", e.kind, tostring(e)) end
+    assert.is_true(reader:done())
+    ok, e = pcall(reader.wait, reader)
+    if not ok then assert.equals("closed", e.kind, tostring(e)) end
+  end)
 end)

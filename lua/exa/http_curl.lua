@@ -2,7 +2,7 @@
 -- A handle's calls wait through the loop: inside a task they yield until
 -- the transfer made progress; outside a task on a built-in loop they block
 -- in C as the synchronous API always did. See docs/architecture.md §3.
-local setmetatable = setmetatable
+local setmetatable, pairs = setmetatable, pairs
 
 local core = require "exa.core"
 
@@ -62,6 +62,10 @@ function M.new(cfg)
     if cfg.private and loop.m then
       loop.m:close()
       loop.m = nil
+      -- its transfers ended "closed" without reporting progress: wake their waiters
+      local ids = {}
+      for id in pairs(loop.waiting) do ids[#ids + 1] = id end
+      for i = 1, #ids do loop:wake(ids[i]) end
     end
   end
   return backend
