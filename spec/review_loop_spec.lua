@@ -76,3 +76,18 @@ describe("exa.loop (built-in) with the simulator", function()
     if not ok then assert.equals("closed", e.kind, tostring(e)) end
   end)
 end)
+
+describe("exa.loop{on_error} that raises", function()
+  it("loses no other runnable task", function()
+    local loop = exa.loop{ on_error = function(e) error(e, 0) end }
+    loop:spawn(function() error({ kind = "boom" }, 0) end)
+    local b = loop:spawn(function() return "b ran" end)
+    local ok, e = pcall(loop.run, loop)
+    assert.is_false(ok)
+    assert.equals("boom", e.kind)
+    ok, e = pcall(loop.run, loop) -- raises boom again: no task:wait() has seen it
+    if not ok then assert.equals("boom", e.kind) end
+    -- before: kind = "loop", "1 task(s) wait for nothing": b was dropped
+    assert.equals("b ran", b:wait())
+  end)
+end)

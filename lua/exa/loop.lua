@@ -16,8 +16,8 @@
 --
 -- The C core never calls Lua: the multi records what curl wants watched,
 -- and the loop reads that, waits the host's way, and calls back in.
-local type, setmetatable, getmetatable, error, select, tostring, next, ipairs =
-  type, setmetatable, getmetatable, error, select, tostring, next, ipairs
+local type, setmetatable, getmetatable, error, select, tostring, next, ipairs, pcall =
+  type, setmetatable, getmetatable, error, select, tostring, next, ipairs, pcall
 local string_format, table_remove, require_ = string.format, table.remove, require
 local io_stderr, string_find = io.stderr, string.find
 local coroutine_create, coroutine_resume, coroutine_yield, coroutine_running, coroutine_status =
@@ -206,7 +206,17 @@ function Loop:run_runnable()
   local r = self.runnable
   while #r > 0 do
     self.runnable = {}
-    for i = 1, #r do resume(self, r[i][1], r[i][2]) end
+    for i = 1, #r do
+      local ok, err = pcall(resume, self, r[i][1], r[i][2])
+      if not ok then
+        -- on_error raised: the tasks after this one stay runnable, not lost
+        local keep, later = {}, self.runnable
+        for j = i + 1, #r do keep[#keep + 1] = r[j] end
+        for j = 1, #later do keep[#keep + 1] = later[j] end
+        self.runnable = keep
+        error(err, 0)
+      end
+    end
     r = self.runnable
   end
 end
