@@ -2,7 +2,7 @@
 -- A handle's calls wait through the loop: inside a task they yield until
 -- the transfer made progress; outside a task on a built-in loop they block
 -- in C as the synchronous API always did. See docs/architecture.md §3.
-local setmetatable = setmetatable
+local setmetatable, pairs = setmetatable, pairs
 
 local core = require "exa.core"
 
@@ -23,6 +23,10 @@ local function waited(h, method)
     local a, b, c = t[method](t, 0)
     if a ~= false then return a, b, c end
     loop:await(h.id)
+    if not h.t then -- closed (by another task) while this one waited
+      return nil, { kind = "closed", message = "the transfer was closed while a task waited on it" }
+    end
+    t = h.t
   end
 end
 
@@ -36,6 +40,7 @@ function Handle:close()
   if t then
     self.t = nil
     t:close()
+    self.loop:wake(self.id) -- a closed transfer reports no progress: its waiter would sleep forever
     self.loop:sync()
     self.closed = true
   end
@@ -57,6 +62,10 @@ function M.new(cfg)
     if cfg.private and loop.m then
       loop.m:close()
       loop.m = nil
+      -- its transfers ended "closed" without reporting progress: wake their waiters
+      local ids = {}
+      for id in pairs(loop.waiting) do ids[#ids + 1] = id end
+      for i = 1, #ids do loop:wake(ids[i]) end
     end
   end
   return backend

@@ -16,8 +16,8 @@
 --
 -- The C core never calls Lua: the multi records what curl wants watched,
 -- and the loop reads that, waits the host's way, and calls back in.
-local type, setmetatable, getmetatable, error, select, tostring, next, ipairs =
-  type, setmetatable, getmetatable, error, select, tostring, next, ipairs
+local type, setmetatable, getmetatable, error, select, tostring, next, ipairs, pcall =
+  type, setmetatable, getmetatable, error, select, tostring, next, ipairs, pcall
 local string_format, table_remove, require_ = string.format, table.remove, require
 local io_stderr, string_find = io.stderr, string.find
 local coroutine_create, coroutine_resume, coroutine_yield, coroutine_running, coroutine_status =
@@ -206,7 +206,17 @@ function Loop:run_runnable()
   local r = self.runnable
   while #r > 0 do
     self.runnable = {}
-    for i = 1, #r do resume(self, r[i][1], r[i][2]) end
+    for i = 1, #r do
+      local ok, err = pcall(resume, self, r[i][1], r[i][2])
+      if not ok then
+        -- on_error raised: the tasks after this one stay runnable, not lost
+        local keep, later = {}, self.runnable
+        for j = i + 1, #r do keep[#keep + 1] = r[j] end
+        for j = 1, #later do keep[#keep + 1] = later[j] end
+        self.runnable = keep
+        error(err, 0)
+      end
+    end
     r = self.runnable
   end
 end
@@ -261,6 +271,12 @@ function Loop:await(id)
   task.wait_id = id
   if self.driver == "uv" then self:sync() end
   suspend(task)
+end
+
+--- Wake the task waiting on transfer id, if any (the transfer was closed:
+--- it reports no progress any more).
+function Loop:wake(id)
+  wake_ids(self, { id })
 end
 
 --- Outside a task: may the caller block? (built-in: yes; a host loop: no).
@@ -490,13 +506,22 @@ end
 function Loop:arm_sleep(s, item)
   local uv = self.uv
   local t = uv.new_timer()
-  t:start(math_floor(s * 1000 + 0.999), 0, function()
+  local function on_timer()
+    -- libuv counts from its cached loop time (whole ms, as of the start of
+    -- this iteration), so the timer may fire before item.at: not yet due,
+    -- fire_timers would skip it and nothing would ever wake the task
+    local left = item.at - now()
+    if left > 0 then
+      t:start(math_floor(left * 1000 + 0.999), 0, on_timer)
+      return
+    end
     t:stop()
     t:close()
     fire_timers(self)
     self:run_runnable()
     self:sync()
-  end)
+  end
+  t:start(math_floor(s * 1000 + 0.999), 0, on_timer)
   item.handle = t
 end
 

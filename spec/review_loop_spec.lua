@@ -1,0 +1,93 @@
+-- Review findings on exa.loop: lost wake-ups. Counts and states only, never times.
+local exa = require "exa"
+local core = require "exa.core"
+
+describe("exa.loop{uv} sleep", function()
+  local has_uv, uv = pcall(require, "luv")
+
+  it("wakes a task whose libuv timer fired before the sleep was due", function()
+    if not has_uv then return pending("luv not installed") end
+    local loop = exa.loop{ uv = uv }
+    local slept = 0
+    local task = loop:spawn(function()
+      for _ = 1, 3 do
+        -- work in the callback leaves libuv's cached loop time behind the
+        -- clock, so the sleep's uv timer falls due before the sleep does
+        local t0 = core.monotime()
+        while core.monotime() - t0 < 0.02 do end
+        loop:sleep(0.005)
+        slept = slept + 1
+      end
+    end)
+    uv.run() -- returns once no handle is active: the task must be done by then
+    assert.equals(3, slept)
+    assert.is_true(task:done())
+    assert.equals(0, #loop.timers)
+  end)
+end)
+
+describe("exa.loop (built-in) with the simulator", function()
+  local mock = require "helpers.mock"
+  local srv
+  local KEY = "sk-review-loop"
+  setup(function() srv = mock.start{ "--api-key", KEY } end)
+  teardown(function() srv:stop() end)
+
+  it("wakes a task waiting on a stream that another task closes", function()
+    local loop = exa.loop()
+    -- the run takes 30 s: after its first events the stream goes quiet
+    local c = exa.new{ api_key = KEY, base_url = srv.url, loop = loop,
+      headers = { ["X-Mock-Fault"] = "run-seconds=30" } }
+    local s, got = nil, 0
+    local reader = loop:spawn(function()
+      s = c.runs:stream{ query = "closed under a waiting task", effort = "low" }
+      assert.is_table(s:next())
+      got = 1
+      loop:spawn(function() s:close() end)
+      while s:next() do got = got + 1 end -- waits on the transfer when the closer runs
+      return "ended"
+    end)
+    -- before: kind = "loop", "1 task(s) wait for nothing" (on uv: a silent hang)
+    local ok, e = pcall(loop.run, loop)
+    if not ok then assert.equals("closed", e.kind, tostring(e)) end
+    assert.is_true(reader:done())
+    ok, e = pcall(reader.wait, reader)
+    if not ok then assert.equals("closed", e.kind, tostring(e)) end
+    assert.is_true(got >= 1)
+  end)
+
+  it("wakes a task of the client's own loop waiting when the client is closed", function()
+    local c = exa.new{ api_key = KEY, base_url = srv.url,
+      headers = { ["X-Mock-Fault"] = "run-seconds=30" } }
+    local loop = c.loop
+    local got = 0
+    local reader = loop:spawn(function()
+      local s = c.runs:stream{ query = "client closed under a waiting task", effort = "low" }
+      assert.is_table(s:next())
+      got = 1
+      loop:spawn(function() c:close() end)
+      while s:next() do got = got + 1 end
+      return "ended"
+    end)
+    local ok, e = pcall(loop.run, loop)
+    if not ok then assert.equals("closed", e.kind, tostring(e)) end
+    assert.is_true(reader:done())
+    ok, e = pcall(reader.wait, reader)
+    if not ok then assert.equals("closed", e.kind, tostring(e)) end
+  end)
+end)
+
+describe("exa.loop{on_error} that raises", function()
+  it("loses no other runnable task", function()
+    local loop = exa.loop{ on_error = function(e) error(e, 0) end }
+    loop:spawn(function() error({ kind = "boom" }, 0) end)
+    local b = loop:spawn(function() return "b ran" end)
+    local ok, e = pcall(loop.run, loop)
+    assert.is_false(ok)
+    assert.equals("boom", e.kind)
+    ok, e = pcall(loop.run, loop) -- raises boom again: no task:wait() has seen it
+    if not ok then assert.equals("boom", e.kind) end
+    -- before: kind = "loop", "1 task(s) wait for nothing": b was dropped
+    assert.equals("b ran", b:wait())
+  end)
+end)
