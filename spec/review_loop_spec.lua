@@ -91,3 +91,52 @@ describe("exa.loop{on_error} that raises", function()
     assert.equals("b ran", b:wait())
   end)
 end)
+
+-- loop:close(): a host loop's handles are released, and a task waiting on a
+-- transfer gets a closed error instead of waiting forever.
+describe("loop:close()", function()
+  local has_luv, uv = pcall(require, "luv")
+  local mock = require "helpers.mock"
+  local exa = require "exa"
+  local each = require "helpers.each_event"
+
+  it("ends the loop's transfers with closed errors and closes every uv handle it made", function()
+    assert(has_luv, "luv is not installed: apt-get install lua-luv")
+    local srv = mock.start{ "--speed", "100", "--api-key", "sk-close" }
+    local ok, err = pcall(function()
+      -- handles other loops of this process left on uv's default loop
+      local function open_handles()
+        local n, kinds = 0, {}
+        uv.walk(function(h)
+          if not h:is_closing() then n = n + 1; kinds[#kinds + 1] = tostring(h) end
+        end)
+        return n, table.concat(kinds, ", ")
+      end
+      local before = open_handles()
+      local loop = exa.loop{ uv = uv }
+      local c = exa.new{ api_key = "sk-close", base_url = srv.url, loop = loop,
+        headers = { ["X-Mock-Fault"] = "run-seconds=3000" } } -- 30 s: still going when closed
+      local got, failure = 0, nil
+      local reader = loop:spawn(function()
+        -- exa.pcall: a task on PUC 5.1 cannot yield through the native pcall
+        local okr, e = require("exa.pcall").pcall(each, c.runs:stream{ query = "closed under me", effort = "low" },
+          function(ev)
+            got = got + 1
+            if got == 2 then loop:spawn(function() loop:close() end) end
+          end)
+        if not okr then failure = e end
+      end)
+      loop:run()
+      assert.is_true(reader:done())
+      assert.equals(2, got)
+      assert.is_true(exa.is_error(failure, "closed"), tostring(failure))
+      -- the tasks that ran after the close made a new kick timer: a last close
+      -- (nothing running) releases it too
+      loop:close()
+      local after, kinds = open_handles()
+      assert.equals(before, after, "uv handles left open: " .. kinds)
+    end)
+    srv:stop()
+    assert(ok, err)
+  end)
+end)

@@ -537,7 +537,7 @@ function Loop:start_pump()
   local condition = require_ "cqueues.condition"
   self.cond = self.cond or condition.new()
   local pollable
-  self.cq:wrap(function()
+  local function pump()
     while self.alive > 0 do
       self:run_runnable()
       if self.alive == 0 then break end
@@ -564,11 +564,45 @@ function Loop:start_pump()
         cqueues.poll(self.cond, wait)
       end
       self.ticks = self.ticks + 1
-      if m and m:count() > 0 then wake_ids(self, m:wait(0)) end
+      if m and (m:count() > 0 or next(self.waiting) ~= nil) then wake_ids(self, m:wait(0)) end
       fire_timers(self)
     end
+  end
+  self.cq:wrap(function()
+    -- whatever ends the pump (an on_error that raises), the next spawn or
+    -- sleep starts a new one: tasks are never left without a pump
+    local ok, err = ypcall.pcall(pump)
     self.pumping = false
+    if not ok then error(err, 0) end
   end)
+end
+
+--- loop:close(): end this loop's transfers (their tasks get `closed` errors)
+--- and release what it holds in its host: uv polls and timers. The loop can
+--- still run tasks afterwards; a new transfer opens a new pool.
+function Loop:close()
+  local m = self.m
+  if m then
+    self.m = nil
+    m:close()
+    local ids = {}
+    for id in pairs(self.waiting) do ids[#ids + 1] = id end
+    wake_ids(self, ids)
+  end
+  for fd, p in pairs(self.polls) do
+    self.polls[fd] = nil
+    p:stop()
+    p:close()
+  end
+  for _, name in ipairs{ "kick_timer", "curl_timer" } do
+    local t = self[name]
+    if t then
+      self[name] = nil
+      t:stop()
+      t:close()
+    end
+  end
+  self.kicked = false
 end
 
 M.Loop = Loop
