@@ -19,7 +19,7 @@
 local type, setmetatable, getmetatable, error, select, tostring, next, ipairs, pcall =
   type, setmetatable, getmetatable, error, select, tostring, next, ipairs, pcall
 local string_format, table_remove, require_ = string.format, table.remove, require
-local io_stderr, string_find = io.stderr, string.find
+local io_stderr, string_find, pairs = io.stderr, string.find, pairs
 local coroutine_create, coroutine_resume, coroutine_yield, coroutine_running, coroutine_status =
   coroutine.create, coroutine.resume, coroutine.yield, coroutine.running, coroutine.status
 local math_floor, math_huge = math.floor, math.huge
