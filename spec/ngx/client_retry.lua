@@ -52,6 +52,9 @@ test("retries get, cancel, delete, events and replay (safe to repeat)", function
   local key = "sk-retry-shared-" .. ngx.now() .. "-" .. math.random(1e6)
   local plain = ctx.client{ api_key = key, base_url = ctx.mock() }
   local run = plain.runs:create{ query = "q", effort = "low" }
+  -- a finished run, as in the curl spec: a replay of a running one may rightly
+  -- replay again when the run ends between the replay and its status check
+  plain.runs:wait(run.id, { interval = 0.05 })
   local retried = 0
   local faulty = ctx.client{ api_key = key, base_url = ctx.mock(), sleep = function() end,
     headers = { ["X-Mock-Fault"] = "fail-first=1,status=500" },
