@@ -202,13 +202,27 @@ static int needs_fragments(lua_State *L, int depth) {
   return found;
 }
 
+/* Does the string at idx start with the raw placeholder prefix?  Only a
+ * caller who read the per-process nonce out of memory can make one (a fuzzer
+ * does, by watching our comparisons); its text would be taken for a fragment. */
+static int is_placeholder_like(lua_State *L, int idx) {
+  size_t n, phn;
+  const char *s, *ph;
+  if (lua_type(L, idx) != LUA_TSTRING) return 0;
+  s = lua_tolstring(L, idx, &n);
+  ph = lua_tolstring(L, lua_upvalueindex(UV_PLACEHOLDER), &phn);
+  return n >= phn && memcmp(s, ph, phn) == 0;
+}
+
 /* Push a copy of the value on top where every value cjson cannot write
  * exactly is a placeholder string "<prefix><k>" and frags[k] its JSON text.
- * The caller's tables are never modified. */
-static void copy_for_encode(lua_State *L, int frags, int depth) {
+ * The caller's tables are never modified.  *clash is set when a string of
+ * the value looks like a placeholder (see is_placeholder_like). */
+static void copy_for_encode(lua_State *L, int frags, int depth, int *clash) {
   int src = lua_gettop(L), dst;
   int is_num = lua_type(L, src) == LUA_TNUMBER;
   luaL_checkstack(L, 6, "json nesting");
+  if (is_placeholder_like(L, src)) *clash = 1;
   if ((is_num && !number_is_exact14(L, src)) || (lua_type(L, src) == LUA_TTABLE && is_empty_array(L, src))) {
     int k = (int)lua_rawlen(L, frags) + 1;
     if (is_num) push_exact_number(L, src);
@@ -227,7 +241,8 @@ static void copy_for_encode(lua_State *L, int frags, int depth) {
   dst = src + 1;
   lua_pushnil(L);
   while (lua_next(L, src)) {
-    copy_for_encode(L, frags, depth + 1); /* pushes the copied value */
+    if (is_placeholder_like(L, -2)) *clash = 1;
+    copy_for_encode(L, frags, depth + 1, clash); /* pushes the copied value */
     lua_remove(L, -2);                    /* drop the original value */
     lua_pushvalue(L, -2);                 /* key */
     lua_insert(L, -2);
@@ -245,16 +260,17 @@ static void splice_fragments(lua_State *L, int frags) {
   luaL_buffinit(L, &b);
   for (i = 0; i + phn < n;) {
     if (s[i] == '"' && memcmp(s + i, ph, phn) == 0) {
-      size_t j = i + phn;
-      int k = 0;
-      while (j < n && s[j] >= '0' && s[j] <= '9') k = k * 10 + (s[j++] - '0');
-      luaL_addlstring(&b, s + from, i - from);
-      exa_rawgeti(L, frags, k);
-      luaL_addvalue(&b);
-      i = from = j + 1; /* past the closing quote */
-    } else {
-      i++;
+      size_t j = i + phn, k = 0, nfrags = (size_t)lua_rawlen(L, frags);
+      while (j < n && j - (i + phn) < 9 && s[j] >= '0' && s[j] <= '9') k = k * 10 + (size_t)(s[j++] - '0');
+      if (j < n && s[j] == '"' && j > i + phn && k >= 1 && k <= nfrags) { /* exactly "<prefix><k>" */
+        luaL_addlstring(&b, s + from, i - from);
+        exa_rawgeti(L, frags, k);
+        luaL_addvalue(&b);
+        i = from = j + 1; /* past the closing quote */
+        continue;
+      }
     }
+    i++;
   }
   luaL_addlstring(&b, s + from, n - from);
   luaL_pushresult(&b);
@@ -291,11 +307,17 @@ static int json_encode(lua_State *L) {
     lua_pushvalue(L, 1);
     ok = lua_pcall(L, 1, 1, 0) == 0;
   } else {
+    int clash = 0;
     lua_newtable(L); /* 2: fragments */
     lua_pushvalue(L, lua_upvalueindex(UV_ENCODE));
     lua_pushvalue(L, 1);
-    copy_for_encode(L, 2, 0);
+    copy_for_encode(L, 2, 0, &clash);
     lua_remove(L, -2);
+    if (clash) {
+      lua_pushnil(L);
+      lua_pushliteral(L, "json: cannot encode a string that starts with exa.core's internal placeholder");
+      return 2;
+    }
     ok = lua_pcall(L, 1, 1, 0) == 0;
     if (ok) splice_fragments(L, 2);
   }
