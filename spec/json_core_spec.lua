@@ -41,6 +41,25 @@ describe("exa.core JSON glue", function()
     end
   end)
 
+  it_("refuses a document that holds the placeholder rather than take it for an empty array", function()
+    local q = '"\\u0000' .. ph:sub(2) .. '"' -- the placeholder as JSON text
+    for _, doc in ipairs {
+      '{"a":[],"b":[' .. q .. ']}', -- next to a real empty array: one more "empty" than marked
+      '[' .. q .. ']',              -- alone
+      '{"k":' .. q .. '}',          -- as a value
+      '{' .. q .. ':1}',            -- as a key
+      '[1,' .. q .. ']',
+      q,
+    } do
+      local v, err = core.json_decode(doc)
+      assert.is_nil(v, doc)
+      assert.matches("internal placeholder", err)
+    end
+    local v = assert(core.json_decode('{"a":[],"b":[[],[ ]],"s":"x' .. q:sub(2) .. '}'))
+    assert.equal(0, #v.b[2])
+    assert.equal(core.array_mt, getmetatable(v.b[1]))
+  end)
+
   it_("writes such a string like any other when nothing needs a fragment", function()
     local s = assert(core.json_encode { b = ph .. "1" })
     assert.equal(ph .. "1", core.json_decode(s).b)
