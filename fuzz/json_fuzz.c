@@ -103,6 +103,9 @@ static const char checker[] =
     "  local ok, t, err = pcall(enc, v)\n"
     "  if not ok or t == nil then\n"
     "    if has_inf(v) then return end\n"
+    /* a string the fuzzer made to look like the placeholder (it learns the
+     * nonce from our comparisons): refused, never spliced */
+    "    if ok and tostring(err):match('internal placeholder') then return end\n"
     "    error('MISMATCH: a built value does not encode: ' .. tostring(t or err))\n"
     "  end\n"
     "  local v2 = dec(t)\n"

@@ -35,10 +35,12 @@
 static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 /* Push a copy of s where each empty array "[ ]" outside strings holds the
- * placeholder as its only element.  Returns 0 (nothing pushed) if s has none. */
-static int mark_empty_arrays(lua_State *L, const char *s, size_t n, const char *ph, size_t phn) {
+ * placeholder as its only element.  Returns how many it marked (0: nothing
+ * pushed). */
+static long mark_empty_arrays(lua_State *L, const char *s, size_t n, const char *ph, size_t phn) {
   size_t i, from = 0;
-  int in_str = 0, found = 0;
+  int in_str = 0;
+  long found = 0;
   luaL_Buffer b;
   for (i = 0; i < n; i++) {
     char c = s[i];
@@ -51,10 +53,8 @@ static int mark_empty_arrays(lua_State *L, const char *s, size_t n, const char *
       size_t j = i + 1;
       while (j < n && is_ws(s[j])) j++;
       if (j < n && s[j] == ']') {
-        if (!found) {
-          luaL_buffinit(L, &b);
-          found = 1;
-        }
+        if (!found) luaL_buffinit(L, &b);
+        found++;
         luaL_addlstring(&b, s + from, i + 1 - from);
         luaL_addlstring(&b, ph, phn);
         from = j;
@@ -65,12 +65,21 @@ static int mark_empty_arrays(lua_State *L, const char *s, size_t n, const char *
   if (!found) return 0;
   luaL_addlstring(&b, s + from, n - from);
   luaL_pushresult(&b);
-  return 1;
+  return found;
 }
+
+/* What fix_decoded met: arrays it emptied, and placeholder strings anywhere
+ * else.  Each marked "[ ]" is emptied once; any more, or a placeholder
+ * elsewhere, means the document itself held the placeholder (its nonce is
+ * secret: not by accident) and could not be told from our marks. */
+typedef struct fix_count {
+  long emptied;
+  int stray;
+} fix_count;
 
 /* Walk the decoded value at the top of the stack: mark arrays, turn
  * placeholder arrays into empty arrays, integral floats into integers. */
-static void fix_decoded(lua_State *L, int depth) {
+static void fix_decoded(lua_State *L, int depth, fix_count *fc) {
   int t = lua_gettop(L);
   if (lua_type(L, t) != LUA_TTABLE) return;
   luaL_checkstack(L, 4, "json nesting");
@@ -83,6 +92,7 @@ static void fix_decoded(lua_State *L, int depth) {
     if (empty && lua_rawlen(L, t) == 1) {
       lua_pushnil(L);
       lua_rawseti(L, t, 1);
+      fc->emptied++;
       return;
     }
   } else {
@@ -90,8 +100,11 @@ static void fix_decoded(lua_State *L, int depth) {
   }
   lua_pushnil(L);
   while (lua_next(L, t)) {
+    if (lua_rawequal(L, -1, lua_upvalueindex(UV_PLACEHOLDER)) ||
+        lua_rawequal(L, -2, lua_upvalueindex(UV_PLACEHOLDER)))
+      fc->stray = 1;
     if (lua_type(L, -1) == LUA_TTABLE) {
-      fix_decoded(L, depth + 1);
+      fix_decoded(L, depth + 1, fc);
     }
 #if LUA_VERSION_NUM >= 503
     else if (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1)) {
@@ -112,7 +125,8 @@ static int json_decode(lua_State *L) {
   size_t n, phn;
   const char *s = luaL_checklstring(L, 1, &n);
   const char *ph = lua_tolstring(L, lua_upvalueindex(UV_PH_JSON), &phn);
-  int marked;
+  long marked;
+  fix_count fc = {0, 0};
   lua_settop(L, 1);
   marked = mark_empty_arrays(L, s, n, ph, phn);
   lua_pushvalue(L, lua_upvalueindex(UV_DECODE));
@@ -128,7 +142,12 @@ static int json_decode(lua_State *L) {
     lua_insert(L, -2);
     return 2;
   }
-  fix_decoded(L, 0);
+  fix_decoded(L, 0, &fc);
+  if (fc.stray || fc.emptied != marked || lua_rawequal(L, -1, lua_upvalueindex(UV_PLACEHOLDER))) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "json: the document holds exa.core's internal placeholder");
+    return 2;
+  }
   return 1;
 }
 
@@ -202,13 +221,27 @@ static int needs_fragments(lua_State *L, int depth) {
   return found;
 }
 
+/* Does the string at idx start with the raw placeholder prefix?  Only a
+ * caller who read the per-process nonce out of memory can make one (a fuzzer
+ * does, by watching our comparisons); its text would be taken for a fragment. */
+static int is_placeholder_like(lua_State *L, int idx) {
+  size_t n, phn;
+  const char *s, *ph;
+  if (lua_type(L, idx) != LUA_TSTRING) return 0;
+  s = lua_tolstring(L, idx, &n);
+  ph = lua_tolstring(L, lua_upvalueindex(UV_PLACEHOLDER), &phn);
+  return n >= phn && memcmp(s, ph, phn) == 0;
+}
+
 /* Push a copy of the value on top where every value cjson cannot write
  * exactly is a placeholder string "<prefix><k>" and frags[k] its JSON text.
- * The caller's tables are never modified. */
-static void copy_for_encode(lua_State *L, int frags, int depth) {
+ * The caller's tables are never modified.  *clash is set when a string of
+ * the value looks like a placeholder (see is_placeholder_like). */
+static void copy_for_encode(lua_State *L, int frags, int depth, int *clash) {
   int src = lua_gettop(L), dst;
   int is_num = lua_type(L, src) == LUA_TNUMBER;
   luaL_checkstack(L, 6, "json nesting");
+  if (is_placeholder_like(L, src)) *clash = 1;
   if ((is_num && !number_is_exact14(L, src)) || (lua_type(L, src) == LUA_TTABLE && is_empty_array(L, src))) {
     int k = (int)lua_rawlen(L, frags) + 1;
     if (is_num) push_exact_number(L, src);
@@ -227,7 +260,8 @@ static void copy_for_encode(lua_State *L, int frags, int depth) {
   dst = src + 1;
   lua_pushnil(L);
   while (lua_next(L, src)) {
-    copy_for_encode(L, frags, depth + 1); /* pushes the copied value */
+    if (is_placeholder_like(L, -2)) *clash = 1;
+    copy_for_encode(L, frags, depth + 1, clash); /* pushes the copied value */
     lua_remove(L, -2);                    /* drop the original value */
     lua_pushvalue(L, -2);                 /* key */
     lua_insert(L, -2);
@@ -245,16 +279,17 @@ static void splice_fragments(lua_State *L, int frags) {
   luaL_buffinit(L, &b);
   for (i = 0; i + phn < n;) {
     if (s[i] == '"' && memcmp(s + i, ph, phn) == 0) {
-      size_t j = i + phn;
-      int k = 0;
-      while (j < n && s[j] >= '0' && s[j] <= '9') k = k * 10 + (s[j++] - '0');
-      luaL_addlstring(&b, s + from, i - from);
-      exa_rawgeti(L, frags, k);
-      luaL_addvalue(&b);
-      i = from = j + 1; /* past the closing quote */
-    } else {
-      i++;
+      size_t j = i + phn, k = 0, nfrags = (size_t)lua_rawlen(L, frags);
+      while (j < n && j - (i + phn) < 9 && s[j] >= '0' && s[j] <= '9') k = k * 10 + (size_t)(s[j++] - '0');
+      if (j < n && s[j] == '"' && j > i + phn && k >= 1 && k <= nfrags) { /* exactly "<prefix><k>" */
+        luaL_addlstring(&b, s + from, i - from);
+        exa_rawgeti(L, frags, k);
+        luaL_addvalue(&b);
+        i = from = j + 1; /* past the closing quote */
+        continue;
+      }
     }
+    i++;
   }
   luaL_addlstring(&b, s + from, n - from);
   luaL_pushresult(&b);
@@ -291,11 +326,17 @@ static int json_encode(lua_State *L) {
     lua_pushvalue(L, 1);
     ok = lua_pcall(L, 1, 1, 0) == 0;
   } else {
+    int clash = 0;
     lua_newtable(L); /* 2: fragments */
     lua_pushvalue(L, lua_upvalueindex(UV_ENCODE));
     lua_pushvalue(L, 1);
-    copy_for_encode(L, 2, 0);
+    copy_for_encode(L, 2, 0, &clash);
     lua_remove(L, -2);
+    if (clash) {
+      lua_pushnil(L);
+      lua_pushliteral(L, "json: cannot encode a string that starts with exa.core's internal placeholder");
+      return 2;
+    }
     ok = lua_pcall(L, 1, 1, 0) == 0;
     if (ok) splice_fragments(L, 2);
   }
