@@ -203,24 +203,6 @@ static int is_empty_array(lua_State *L, int t) {
   return 0;
 }
 
-/* Does the value on top need a raw fragment anywhere (an empty array, a
- * number cjson would round)?  Also rejects cycles and absurd depth. */
-static int needs_fragments(lua_State *L, int depth) {
-  int t = lua_gettop(L), found = 0;
-  if (lua_type(L, t) == LUA_TNUMBER) return !number_is_exact14(L, t);
-  if (lua_type(L, t) != LUA_TTABLE) return 0;
-  if (depth > JSON_MAX_DEPTH) luaL_error(L, "json: cannot encode: nesting deeper than %d (a cycle?)", JSON_MAX_DEPTH);
-  luaL_checkstack(L, 4, "json nesting");
-  if (is_empty_array(L, t)) return 1;
-  lua_pushnil(L);
-  while (!found && lua_next(L, t)) {
-    found = needs_fragments(L, depth + 1);
-    lua_settop(L, t + 1);
-  }
-  lua_settop(L, t);
-  return found;
-}
-
 /* Does the string at idx start with the raw placeholder prefix?  Only a
  * caller who read the per-process nonce out of memory can make one (a fuzzer
  * does, by watching our comparisons); its text would be taken for a fragment. */
@@ -231,6 +213,28 @@ static int is_placeholder_like(lua_State *L, int idx) {
   s = lua_tolstring(L, idx, &n);
   ph = lua_tolstring(L, lua_upvalueindex(UV_PLACEHOLDER), &phn);
   return n >= phn && memcmp(s, ph, phn) == 0;
+}
+
+/* Does the value on top need a raw fragment anywhere (an empty array, a
+ * number cjson would round)?  Also rejects cycles and absurd depth, and sets
+ * *clash for a string that looks like a placeholder (until the first
+ * fragment is found: copy_for_encode checks the rest). */
+static int needs_fragments(lua_State *L, int depth, int *clash) {
+  int t = lua_gettop(L), found = 0;
+  if (lua_type(L, t) == LUA_TNUMBER) return !number_is_exact14(L, t);
+  if (is_placeholder_like(L, t)) *clash = 1;
+  if (lua_type(L, t) != LUA_TTABLE) return 0;
+  if (depth > JSON_MAX_DEPTH) luaL_error(L, "json: cannot encode: nesting deeper than %d (a cycle?)", JSON_MAX_DEPTH);
+  luaL_checkstack(L, 4, "json nesting");
+  if (is_empty_array(L, t)) return 1;
+  lua_pushnil(L);
+  while (!found && lua_next(L, t)) {
+    if (is_placeholder_like(L, -2)) *clash = 1;
+    found = needs_fragments(L, depth + 1, clash);
+    lua_settop(L, t + 1);
+  }
+  lua_settop(L, t);
+  return found;
 }
 
 /* Push a copy of the value on top where every value cjson cannot write
@@ -319,24 +323,21 @@ static void unescape_slashes(lua_State *L) {
 /* core.json_encode(value) -> string | nil, message */
 static int json_encode(lua_State *L) {
   int ok;
+  int clash = 0;
   luaL_checkany(L, 1);
   lua_settop(L, 1);
-  if (!needs_fragments(L, 0)) {
+  if (!needs_fragments(L, 0, &clash)) {
+    if (clash) goto clashed;
     lua_pushvalue(L, lua_upvalueindex(UV_ENCODE));
     lua_pushvalue(L, 1);
     ok = lua_pcall(L, 1, 1, 0) == 0;
   } else {
-    int clash = 0;
     lua_newtable(L); /* 2: fragments */
     lua_pushvalue(L, lua_upvalueindex(UV_ENCODE));
     lua_pushvalue(L, 1);
     copy_for_encode(L, 2, 0, &clash);
     lua_remove(L, -2);
-    if (clash) {
-      lua_pushnil(L);
-      lua_pushliteral(L, "json: cannot encode a string that starts with exa.core's internal placeholder");
-      return 2;
-    }
+    if (clash) goto clashed;
     ok = lua_pcall(L, 1, 1, 0) == 0;
     if (ok) splice_fragments(L, 2);
   }
@@ -347,6 +348,10 @@ static int json_encode(lua_State *L) {
   }
   unescape_slashes(L);
   return 1;
+clashed:
+  lua_pushnil(L);
+  lua_pushliteral(L, "json: cannot encode a string that starts with exa.core's internal placeholder");
+  return 2;
 }
 
 /* Call inst[name](arg) for configuration; arg is an integer or a boolean. */
