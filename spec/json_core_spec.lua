@@ -51,6 +51,7 @@ describe("exa.core JSON glue", function()
       '{' .. q .. ':1}',            -- as a key
       '[1,' .. q .. ']',
       q,
+      '["' .. q:sub(2, -2) .. 'and more"]', -- starting with it, as json_encode refuses to write
     } do
       local v, err = core.json_decode(doc)
       assert.is_nil(v, doc)

@@ -32,6 +32,18 @@
 #define UV_PH_JSON 5     /* the empty-array placeholder as cjson encodes it, quoted;
                           * its prefix (all but the last quote) starts every fragment */
 
+/* Does the string at idx start with the raw placeholder prefix?  Only a
+ * caller who read the per-process nonce out of memory can make one (a fuzzer
+ * does, by watching our comparisons); its text would be taken for a fragment. */
+static int is_placeholder_like(lua_State *L, int idx) {
+  size_t n, phn;
+  const char *s, *ph;
+  if (lua_type(L, idx) != LUA_TSTRING) return 0;
+  s = lua_tolstring(L, idx, &n);
+  ph = lua_tolstring(L, lua_upvalueindex(UV_PLACEHOLDER), &phn);
+  return n >= phn && memcmp(s, ph, phn) == 0;
+}
+
 static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 /* Push a copy of s where each empty array "[ ]" outside strings holds the
@@ -68,10 +80,11 @@ static long mark_empty_arrays(lua_State *L, const char *s, size_t n, const char 
   return found;
 }
 
-/* What fix_decoded met: arrays it emptied, and placeholder strings anywhere
- * else.  Each marked "[ ]" is emptied once; any more, or a placeholder
- * elsewhere, means the document itself held the placeholder (its nonce is
- * secret: not by accident) and could not be told from our marks. */
+/* What fix_decoded met: arrays it emptied, and strings starting with the
+ * placeholder anywhere else.  Each marked "[ ]" is emptied once; any more, or
+ * such a string elsewhere, means the document itself held the placeholder (its
+ * nonce is secret: not by accident): refused, as json_encode refuses to write
+ * one, so each side reads what the other writes. */
 typedef struct fix_count {
   long emptied;
   int stray;
@@ -100,9 +113,7 @@ static void fix_decoded(lua_State *L, int depth, fix_count *fc) {
   }
   lua_pushnil(L);
   while (lua_next(L, t)) {
-    if (lua_rawequal(L, -1, lua_upvalueindex(UV_PLACEHOLDER)) ||
-        lua_rawequal(L, -2, lua_upvalueindex(UV_PLACEHOLDER)))
-      fc->stray = 1;
+    if (is_placeholder_like(L, -1) || is_placeholder_like(L, -2)) fc->stray = 1;
     if (lua_type(L, -1) == LUA_TTABLE) {
       fix_decoded(L, depth + 1, fc);
     }
@@ -143,7 +154,7 @@ static int json_decode(lua_State *L) {
     return 2;
   }
   fix_decoded(L, 0, &fc);
-  if (fc.stray || fc.emptied != marked || lua_rawequal(L, -1, lua_upvalueindex(UV_PLACEHOLDER))) {
+  if (fc.stray || fc.emptied != marked || is_placeholder_like(L, -1)) {
     lua_pushnil(L);
     lua_pushliteral(L, "json: the document holds exa.core's internal placeholder");
     return 2;
@@ -201,18 +212,6 @@ static int is_empty_array(lua_State *L, int t) {
   if (!lua_next(L, t)) return 1;
   lua_pop(L, 2);
   return 0;
-}
-
-/* Does the string at idx start with the raw placeholder prefix?  Only a
- * caller who read the per-process nonce out of memory can make one (a fuzzer
- * does, by watching our comparisons); its text would be taken for a fragment. */
-static int is_placeholder_like(lua_State *L, int idx) {
-  size_t n, phn;
-  const char *s, *ph;
-  if (lua_type(L, idx) != LUA_TSTRING) return 0;
-  s = lua_tolstring(L, idx, &n);
-  ph = lua_tolstring(L, lua_upvalueindex(UV_PLACEHOLDER), &phn);
-  return n >= phn && memcmp(s, ph, phn) == 0;
 }
 
 /* Does the value on top need a raw fragment anywhere (an empty array, a
