@@ -174,7 +174,13 @@ describe("exa-agent-mock --api post-beta", function()
   end)
 
   it("POST /agent/runs/{id}/stop completes a running run with what it has: stopped", function()
-    local _, run = create('{"query":"deep","effort":"ultra"}')
+    -- a run of 2,000 simulated s (10 s here): still running when the stop
+    -- arrives, however slow the client (under valgrind an ultra run of 0.1 s
+    -- ended by itself first, schema_satisfied)
+    local st0, _, b = post(srv, '{"query":"deep","effort":"ultra"}',
+      { "x-api-key: k", "Content-Type: application/json", "X-Mock-Fault: run-seconds=2000" })
+    assert.equal(200, st0)
+    local run = json.decode(b)
     repeat
       local _, _, r = srv:api("GET", "/agent/runs/" .. run.id, nil, { key = "k" })
       run = r

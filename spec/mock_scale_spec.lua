@@ -18,10 +18,12 @@ end
 
 describe("exa-agent-mock at scale", function()
   it(N .. " concurrent SSE streams from one process", function()
+    -- runs of 60 simulated s (6 s here): all N streams are open before the
+    -- first completes, even when the client is slow to connect (valgrind)
     local srv = mock.start { "--speed", "10", "--max-active", tostring(N * 2) }
     local idle_kb = vm(srv.pid, "VmRSS")
     local req = "POST /agent/runs HTTP/1.1\r\nHost: x\r\nx-api-key: k\r\nExa-Beta: agent-2026-05-07\r\n"
-      .. "Accept: text/event-stream\r\nContent-Type: application/json\r\nX-Mock-Fault: run-seconds=20\r\n"
+      .. "Accept: text/event-stream\r\nContent-Type: application/json\r\nX-Mock-Fault: run-seconds=60\r\n"
       .. "Content-Length: 21\r\n\r\n{\"query\":\"many runs\"}"
     local cq = cqueues.new()
     local completed, hung_up, open, peak_open = 0, 0, 0, 0
