@@ -19,6 +19,7 @@ local clock = require "exa.clock"
 local errors = require "exa.errors"
 local validate = require "exa.validate"
 local ledger = require "exa.ledger"
+local api = require "exa.api"
 local render = require "exa.cli.render"
 local proc = require "exa.cli.proc"
 
@@ -76,7 +77,7 @@ end
 
 -- {name, kind, metavar, help}; kind: string number bool list
 local F = {
-  effort = { "effort", "string", "E", "effort: minimal low medium high xhigh auto max ultra (default: the API's, auto)" },
+  effort = { "effort", "string", "E", "effort: " .. table_concat(api.EFFORTS, " ") .. " (default: the API's, auto)" },
   schema = { "schema", "string", "FILE|-", "outputSchema: a JSON Schema file, - for stdin" },
   input = { "input", "string", "ROWS.jsonl", "input.data: one JSON object per line (or a JSON array)" },
   exclude = { "exclude", "string", "ROWS.jsonl", "input.exclusion: records the run must not return" },

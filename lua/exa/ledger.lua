@@ -28,7 +28,7 @@ local M = {}
 local Ledger = {}
 Ledger.__index = Ledger
 
-local TERMINAL = { completed = true, failed = true, cancelled = true }
+local TERMINAL = require("exa.api").TERMINAL_STATUS
 local PARTS = { "total", "agentCompute", "search", "emails", "phoneNumbers" }
 
 -- exa.pcall: a pcall a loop task may yield through, on every Lua (5.1 too)

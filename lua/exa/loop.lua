@@ -605,9 +605,6 @@ function Loop:close()
   self.kicked = false
 end
 
-M.Loop = Loop
-M.Task = Task
-
 -- A private built-in loop per client by default (synchronous, as ever).
 function M.is_loop(v) return type(v) == "table" and getmetatable(v) == Loop end
 

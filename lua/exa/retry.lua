@@ -35,9 +35,6 @@ function M.jitter()
   return seed / 2147483647
 end
 
---- Reseed (tests): the jitter sequence becomes reproducible.
-function M.seed(n) seed = (n % 2147483646) + 1 end
-M.entropy_seed = entropy_seed
 
 --- A call's attempt budget.
 function M.budget(max_retries)

@@ -26,8 +26,6 @@ local SSE_TYPE = "text/event-stream"
 local MAX_REDIRECTS = 5
 local REDIRECT = { [301] = true, [302] = true, [303] = true, [307] = true, [308] = true }
 
-M.query_string = url.query_string
-
 local function lua_name()
   local jit = package.loaded.jit or (pcall(require, "jit") and package.loaded.jit)
   if type(jit) == "table" and type(jit.version) == "string" then return jit.version end

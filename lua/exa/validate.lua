@@ -11,6 +11,7 @@ local string_format, string_find, string_lower, string_gsub, string_byte =
 local math_floor, math_huge = math.floor, math.huge
 
 local errors = require "exa.errors"
+local api = require "exa.api"
 local json = require "exa.json"
 
 local invalid = errors.invalid
@@ -38,7 +39,7 @@ function M.id(v, field)
   if #v < 1 or #v > 200 then
     invalid(field, string_format("%s must be 1 to 200 characters long, got %d", field, #v))
   end
-  if not string_find(v, "^[A-Za-z0-9_.:-]+$") then
+  if not string_find(v, api.RUN_ID_PATTERN) then
     invalid(field, string_format("%s %s may only contain A-Z a-z 0-9 _ . : -", field, describe(v)), v)
   end
   -- "." and ".." are dot segments: the URL layer removes them, so
