@@ -283,6 +283,48 @@ describe("exa.core socket API", function()
     m:close()
   end)
 
+  it("takes an error report on a socket as 'try it': an answer already sent is read, not dropped", function()
+    -- A host loop (or epoll) can report an error on a socket whose peer sent
+    -- its whole answer and then reset the connection.  Drive by hand until
+    -- curl waits to read, let the answer arrive, then report only "err".
+    local m = core.multi { log_sockets = true }
+    local pause = core.multi() -- wait() on an empty multi only sleeps
+    local t = get(m, "/json", { headers = { "Connection: close" } })
+    local watched = {}
+    local function note()
+      for _, c in ipairs(m:changes()) do watched[c.fd] = c.what ~= "remove" and c.what or nil end
+    end
+    local fd
+    for _ = 1, 400 do
+      m:action(-1)
+      note()
+      for f, what in pairs(watched) do
+        if what == "in" then fd = f else m:action(f, what) end
+      end
+      note()
+      if fd and watched[fd] == "in" then break end
+      fd = nil
+      pause:wait(5)
+    end
+    assert.truthy(fd, "curl never waited to read the answer")
+    pause:wait(300) -- the peer's answer is in the socket's buffer by now
+    m:action(fd, "err")
+    for _ = 1, 400 do -- if it was not there yet: the usual read wake-ups
+      if t:finish(0) ~= false then break end
+      note()
+      for f, what in pairs(watched) do m:action(f, what) end
+      m:action(-1)
+      pause:wait(5)
+    end
+    local res, err = t:finish(0)
+    assert.is_nil(err and err.message)
+    assert.equal(200, res.status)
+    assert.is_true(cjson.decode(res.body).ok)
+    t:close()
+    m:close()
+    pause:close()
+  end)
+
   describe("a libuv host (luv)", function()
     local has_uv, uv = pcall(require, "luv")
 

@@ -244,10 +244,20 @@ static void check_idle(exa_multi *m, long long now) {
   m->idle_next = next;
 }
 
+/* An error report on a socket (EPOLLERR, POLLERR, a host loop's "err")
+ * becomes "try it both ways" for curl.  Told CURL_CSELECT_ERR alone, curl
+ * fails the transfer at once ("select/poll returned error", CURLE_SEND_ERROR)
+ * without reading what is already buffered: a peer that answered and then
+ * reset the connection would lose its answer.  Linux can report that error
+ * before the hang-up (a reset sets the socket's error and wakes its waiters
+ * before marking it shut), so the epoll waiter met it under load.  Read and
+ * write return the buffered bytes first, then the real error (ECONNRESET);
+ * curl's own poll check counts POLLERR as readable the same way. */
 static void act(exa_multi *m, curl_socket_t fd, int mask) {
   int running = 0;
   if (m->cm == NULL) return;
   m->n_actions++;
+  if (mask & CURL_CSELECT_ERR) mask |= CURL_CSELECT_IN | CURL_CSELECT_OUT;
   curl_multi_socket_action(m->cm, fd, mask, &running);
 }
 
