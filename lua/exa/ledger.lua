@@ -178,54 +178,71 @@ local function guarded(on_err, fn, ...)
 end
 
 -- A stream or replay that counts what it delivers (and binds a hold to the
--- run its first event names).
+-- run its first event names). One shared metatable: a thousand open streams
+-- carry a small table each, not a metatable and seven closures (the loop's
+-- memory per stream, bench/loop_scale.lua). Private keys cannot collide with
+-- the stream's own fields, which reads forward to.
+local S, LEDGER, TOKEN, BOUND, STARTED = {}, {}, {}, {}, {}
+local Watched = {}
+
+local function watched_step(p)
+  p[STARTED] = true
+  local s, ev = p[S], nil
+  -- s:next(), not s(): PUC 5.1 cannot yield a loop task inside __call
+  if p[BOUND] then
+    ev = s:next()
+  else
+    local ok, e = ypcall(s.next, s)
+    if not ok then
+      settle_error(p[LEDGER], p[TOKEN], e)
+      error(e, 0)
+    end
+    ev = e
+  end
+  if ev ~= nil then
+    local self = p[LEDGER]
+    if not p[BOUND] and type(ev.data) == "table" and type(ev.data.id) == "string" then
+      self:bind(p[TOKEN], ev.data.id)
+      p[BOUND] = true
+    end
+    self:see_event(ev)
+  end
+  return ev
+end
+
+local function watched_close(p)
+  if not p[STARTED] then p[LEDGER]:release(p[TOKEN]) end
+  local s = p[S]
+  local c = type(s) == "table" and s.close
+  if c then return c(s) end
+end
+
+local methods = {
+  next = watched_step, -- counted like the for loop's calls
+  close = watched_close,
+}
+
+Watched.__call = watched_step
+Watched.__close = function(p) watched_close(p) end
+Watched.__tostring = function(p) return tostring(p[S]) end
+Watched.__index = function(p, k)
+  local m = methods[k]
+  if m ~= nil then return m end
+  local s = p[S]
+  if type(s) ~= "table" then return nil end
+  local v = s[k]
+  if type(v) == "function" then
+    return function(me, ...)
+      if me == p then me = s end
+      return v(me, ...)
+    end
+  end
+  return v
+end
+
 local function watch_stream(self, s, token)
-  local bound = token == nil
-  local started = false
-  local p = {}
-  local function step(...)
-    started = true
-    local ev
-    -- s:next(), not s(): PUC 5.1 cannot yield a loop task inside __call
-    if bound then
-      ev = s:next()
-    else
-      ev = guarded(function(e) settle_error(self, token, e) end, s.next, s)
-    end
-    if ev ~= nil then
-      if not bound and type(ev.data) == "table" and type(ev.data.id) == "string" then
-        self:bind(token, ev.data.id)
-        bound = true
-      end
-      self:see_event(ev)
-    end
-    return ev
-  end
-  local mt = {
-    __call = function(_, ...) return step(...) end,
-    __index = function(_, k)
-      if type(s) ~= "table" then return nil end
-      local v = s[k]
-      if type(v) == "function" then
-        return function(me, ...)
-          if me == p then me = s end
-          return v(me, ...)
-        end
-      end
-      return v
-    end,
-    __tostring = function() return tostring(s) end,
-  }
-  local function close()
-    if not started then self:release(token) end
-    local c = type(s) == "table" and s.close
-    if c then return c(s) end
-  end
-  mt.__close = function() close() end
-  setmetatable(p, mt)
-  p.close = function() return close() end
-  p.next = function() return step() end -- counted like the for loop's calls
-  return p
+  return setmetatable({ [S] = s, [LEDGER] = self, [TOKEN] = token, [BOUND] = token == nil, [STARTED] = false },
+    Watched)
 end
 
 --- runs: the client's runs resource. Returns a table that behaves like it
