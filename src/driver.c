@@ -526,6 +526,7 @@ void exa_xfer_start(exa_multi *m, exa_xfer *x, const exa_req *req, struct curl_s
   SET(CURLOPT_SSL_VERIFYHOST, 2L);
   SET(CURLOPT_FOLLOWLOCATION, 0L);
   SET(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+  if (req->resp.want_sse) SET(CURLOPT_BUFFERSIZE, 2048L);
   /* a request that must not be sent twice (a create) never rides a pooled
    * connection: libcurl re-sends a request whose reused connection died */
   if (req->fresh_connect) SET(CURLOPT_FRESH_CONNECT, 1L);

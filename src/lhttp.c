@@ -41,8 +41,13 @@
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000L
 
+/* The transfer itself lives outside the Lua heap: the userdata is a small box
+ * that owns it.  What the collector counts grows its next threshold, so 1.3 KB
+ * of live userdata per open stream also let as much garbage pile up before a
+ * cycle (bench/loop_scale.lua, peak memory per stream). */
 typedef struct ltransfer {
-  exa_xfer x;
+  exa_xfer *x;                  /* freed by __gc only: t:id() works after close */
+  long long id;                 /* x's, kept for t:id() after __gc (other finalizers) */
   int started;                  /* x belongs to the driver */
   int closed;
   int mref;                     /* registry ref: the multi outlives this transfer */
@@ -60,7 +65,7 @@ static exa_multi *check_open_multi(lua_State *L, int i, const char *what) {
 static exa_xfer *check_xfer(lua_State *L, int i) {
   ltransfer *t = (ltransfer *)luaL_checkudata(L, i, XFER_MT);
   if (t->closed) luaL_error(L, "exa.transfer: used after close()");
-  return &t->x;
+  return t->x;
 }
 
 /* A wait at index i: 0 when absent (block: *deadline = -1), 1 when 0 (poll
@@ -124,7 +129,7 @@ static void push_headers(lua_State *L, const exa_xfer *x) {
 /* t:id(): also after close (a loop may forget a closed transfer by its id) */
 static int t_id(lua_State *L) {
   ltransfer *t = (ltransfer *)luaL_checkudata(L, 1, XFER_MT);
-  lua_pushinteger(L, (lua_Integer)t->x.id);
+  lua_pushinteger(L, (lua_Integer)t->id);
   return 1;
 }
 
@@ -265,7 +270,7 @@ static int t_close(lua_State *L) {
   ltransfer *t = (ltransfer *)luaL_checkudata(L, 1, XFER_MT);
   if (t->closed) return 0;
   t->closed = 1;
-  if (t->started) exa_xfer_close(&t->x);
+  if (t->started) exa_xfer_close(t->x);
   curl_slist_free_all(t->pending);
   t->pending = NULL;
   if (t->mref != LUA_NOREF && t->mref != LUA_REFNIL) {
@@ -275,9 +280,17 @@ static int t_close(lua_State *L) {
   return 0;
 }
 
+static int t_gc(lua_State *L) {
+  ltransfer *t = (ltransfer *)luaL_checkudata(L, 1, XFER_MT);
+  t_close(L);
+  free(t->x);
+  t->x = NULL;
+  return 0;
+}
+
 static int t_tostring(lua_State *L) {
   ltransfer *t = (ltransfer *)luaL_checkudata(L, 1, XFER_MT);
-  lua_pushfstring(L, "exa.transfer (%s): %p", t->closed ? "closed" : t->x.done ? "done" : "running", (void *)t);
+  lua_pushfstring(L, "exa.transfer (%s): %p", t->closed || t->x == NULL ? "closed" : t->x->done ? "done" : "running", (void *)t);
   return 1;
 }
 
@@ -375,6 +388,8 @@ static int m_request(lua_State *L) {
   memset(t, 0, sizeof *t);
   t->mref = LUA_NOREF;
   luaL_setmetatable(L, XFER_MT); /* from here on __gc frees whatever is attached */
+  t->x = (exa_xfer *)calloc(1, sizeof *t->x);
+  if (t->x == NULL) return luaL_error(L, "request: out of memory");
 
   lua_getfield(L, 2, "headers");
   if (!lua_isnil(L, -1)) {
@@ -406,7 +421,8 @@ static int m_request(lua_State *L) {
   headers = t->pending;
   t->pending = NULL;
   t->started = 1;
-  exa_xfer_start(m, &t->x, &req, headers); /* a failure to start is read like any other */
+  exa_xfer_start(m, t->x, &req, headers); /* a failure to start is read like any other */
+  t->id = t->x->id;
   return 1;
 }
 
@@ -579,6 +595,10 @@ void exa_open_http(lua_State *L) {
   lua_setfield(L, -2, "__gc");
   lua_pop(L, 1);
   exa_new_type(L, XFER_MT, xfer_methods, t_close, t_tostring);
+  luaL_getmetatable(L, XFER_MT);
+  lua_pushcfunction(L, t_gc); /* __gc also frees the transfer that close keeps for t:id() */
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
   lua_pushcfunction(L, l_multi);
   lua_setfield(L, -2, "multi");
 }
