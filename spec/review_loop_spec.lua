@@ -26,6 +26,30 @@ describe("exa.loop{uv} sleep", function()
   end)
 end)
 
+describe("exa.loop{uv} run", function()
+  local has_uv, uv = pcall(require, "luv")
+
+  it("raises when its tasks wait for nothing, as the built-in loop does, instead of spinning", function()
+    if not has_uv then return pending("luv not installed") end
+    local loop = exa.loop{ uv = uv }
+    local a, b
+    a = loop:spawn(function() loop:sleep(0.001); return b:wait() end)
+    b = loop:spawn(function() loop:sleep(0.001); return a:wait() end)
+    -- a spinning run() never returns: stop it after a bound of VM instructions
+    -- (LuaJIT calls count hooks only in the interpreter: no traces meanwhile)
+    local jit_on = jit and jit.status()
+    if jit_on then jit.off(); jit.flush() end
+    local co = coroutine.create(function() return loop:run() end)
+    debug.sethook(co, function() error("run() spins: still looping after 2e8 instructions", 0) end, "", 2e8)
+    local ok, e = coroutine.resume(co)
+    if jit_on then jit.on() end
+    assert.is_false(ok)
+    assert.is_true(exa.is_error(e, "loop"), tostring(e))
+    assert.truthy(tostring(e.message):find("2 task(s) wait for nothing", 1, true), tostring(e.message))
+    loop:close()
+  end)
+end)
+
 describe("exa.loop (built-in) with the simulator", function()
   local mock = require "helpers.mock"
   local srv

@@ -372,7 +372,13 @@ function Loop:run()
   if self.driver == "uv" then
     -- standalone luv: run the uv loop until our tasks are done (in Neovim
     -- the editor runs the loop; there, just spawn and let it)
-    while self.alive > 0 do self.uv.run("once") end
+    -- uv.run("once") answers false once no handle or request is active:
+    -- then nothing can wake the tasks left, and looping again would spin
+    while self.alive > 0 do
+      if not self.uv.run("once") and self.alive > 0 and #self.runnable == 0 then
+        error(loop_error(self.alive .. " task(s) wait for nothing: no transfer, no timer"), 0)
+      end
+    end
   elseif self.driver == "cqueues" then
     local cq = self.cq
     while self.alive > 0 do
