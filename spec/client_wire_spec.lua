@@ -2,6 +2,7 @@
 -- simulator uses) answers every request with what it received.
 local exa = require "exa"
 local json = require "exa.json"
+local api = require "exa.api"
 
 local PEER = [[
 local cqueues = require "cqueues"
@@ -46,7 +47,8 @@ cq:wrap(function()
           c:write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: " .. #s .. "\r\n\r\n" .. s)
         elseif (headers["accept"] or ""):find("text/event-stream", 1, true) then
           local s = "id: 1\nevent: agent_run.completed\ndata: " .. echo .. "\n\n"
-          c:write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: " .. #s .. "\r\n\r\n" .. s)
+          local ctype = headers["x-reply-content-type"] or "text/event-stream" -- a look-alike, on request
+          c:write("HTTP/1.1 200 OK\r\nContent-Type: " .. ctype .. "\r\nContent-Length: " .. #s .. "\r\n\r\n" .. s)
         else
           c:write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " .. #echo .. "\r\n\r\n" .. echo)
         end
@@ -155,6 +157,26 @@ describe("on the wire", function()
       assert.matches(pattern, e.message, 1, true)
       assert.equals(mode == "loop" and 2 or 1, n, mode) -- every item it did get was delivered first
     end
+  end)
+
+  it("takes an event stream's content type as the media type alone, as the C core does", function()
+    -- a look-alike is a protocol error naming it, not a stream the core then refuses to frame
+    local c = exa.new{ api_key = KEY, base_url = url }
+    for _, ct in ipairs{ "text/event-streamx", "application/json; profile=text/event-stream", "text/event-stream2" } do
+      local ok, e = pcall(function()
+        for _ in c.runs:stream({ query = "q" }, { headers = { ["X-Reply-Content-Type"] = ct } }) do end
+      end)
+      assert.is_false(ok, ct)
+      assert.is_true(exa.is_error(e, "protocol"), ct .. ": " .. tostring(e))
+      assert.matches(ct, e.message, 1, true)
+    end
+    for _, ct in ipairs{ "TEXT/Event-Stream", "text/event-stream ; charset=utf-8", "text/event-stream;charset=utf-8" } do
+      local n = 0
+      for _ in c.runs:stream({ query = "q" }, { headers = { ["X-Reply-Content-Type"] = ct } }) do n = n + 1 end
+      assert.equals(1, n, ct)
+    end
+    assert.is_true(api.is_event_stream(" text/event-stream\t; charset=utf-8"))
+    assert.is_false(api.is_event_stream(nil))
   end)
 
   it("passes unknown event names through and gives non-JSON data as a string", function()

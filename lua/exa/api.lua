@@ -1,7 +1,7 @@
 -- exa.api: facts about the Exa Agent API that several modules need, in one
 -- place: terminal events and statuses, lifecycle event names, the run id
 -- pattern, the known efforts. Nothing here talks to the network.
-local type, string_find = type, string.find
+local type, string_find, string_match, string_lower = type, string.find, string.match, string.lower
 
 local M = {}
 
@@ -34,6 +34,15 @@ M.RUN_ID_PATTERN = "^[A-Za-z0-9_.:-]+$"
 function M.is_run_id(v)
   return type(v) == "string" and #v >= 1 and #v <= 200 and string_find(v, M.RUN_ID_PATTERN) ~= nil
     and string_find(v, "^%.+$") == nil
+end
+
+--- Is a Content-Type value the event stream media type? The media type
+--- alone counts (parameters after ";" and the blanks around it do not),
+--- case-insensitively: the C core (resp.c) frames a response by the same rule.
+function M.is_event_stream(content_type)
+  if type(content_type) ~= "string" then return false end
+  local media = string_match(content_type, "^[ \t]*([^;]-)[ \t]*;") or string_match(content_type, "^[ \t]*(.-)[ \t]*$")
+  return string_lower(media) == "text/event-stream"
 end
 
 --- The metadata key that marks each create for exactly-once creation.

@@ -42,6 +42,7 @@ local package_loaded = package.loaded
 
 local core = require "exa.core"
 local errors = require "exa.errors"
+local api = require "exa.api"
 
 local M = {}
 
@@ -582,9 +583,7 @@ function H:head()
   local ok, err = self:frame()
   if not ok then return nil, self:fail(err) end
   local ct = self.headers["content-type"]
-  self.is_sse = self.sse and self.status >= 200 and self.status < 300 and ct ~= nil
-    and string_lower(string_match(ct, "^[ \t]*([^;]-)[ \t]*;") or string_match(ct, "^[ \t]*(.-)[ \t]*$"))
-      == "text/event-stream"
+  self.is_sse = self.sse and self.status >= 200 and self.status < 300 and api.is_event_stream(ct)
   return true
 end
 

@@ -16,6 +16,7 @@ local json = require "exa.json"
 local errors = require "exa.errors"
 local url = require "exa.url"
 local retry = require "exa.retry"
+local api = require "exa.api"
 
 local M = {}
 local Transport = {}
@@ -217,8 +218,7 @@ local function decode_success(res, ctx)
 end
 
 local function is_event_stream(headers)
-  local ctype = string_lower(headers["content-type"] or "")
-  return string_find(ctype, SSE_TYPE, 1, true) ~= nil
+  return api.is_event_stream(headers["content-type"])
 end
 
 -- One attempt, following same-origin redirects. JSON: the decoded body.
