@@ -48,7 +48,10 @@ cq:wrap(function()
         elseif (headers["accept"] or ""):find("text/event-stream", 1, true) then
           local s = "id: 1\nevent: agent_run.completed\ndata: " .. echo .. "\n\n"
           local ctype = headers["x-reply-content-type"] or "text/event-stream" -- a look-alike, on request
-          c:write("HTTP/1.1 200 OK\r\nContent-Type: " .. ctype .. "\r\nContent-Length: " .. #s .. "\r\n\r\n" .. s)
+          local twice = headers["x-reply-content-type-twice"] -- a second Content-Type header
+          c:write("HTTP/1.1 200 OK\r\nContent-Type: " .. ctype .. "\r\n"
+            .. (twice and ("Content-Type: " .. twice .. "\r\n") or "")
+            .. "Content-Length: " .. #s .. "\r\n\r\n" .. s)
         else
           c:write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " .. #echo .. "\r\n\r\n" .. echo)
         end
@@ -162,7 +165,9 @@ describe("on the wire", function()
   it("takes an event stream's content type as the media type alone, as the C core does", function()
     -- a look-alike is a protocol error naming it, not a stream the core then refuses to frame
     local c = exa.new{ api_key = KEY, base_url = url }
-    for _, ct in ipairs{ "text/event-streamx", "application/json; profile=text/event-stream", "text/event-stream2" } do
+    -- (one header holding a list: the core reads one media type there, and the client asks the core)
+    for _, ct in ipairs{ "text/event-streamx", "application/json; profile=text/event-stream", "text/event-stream2",
+      "text/event-stream, text/plain" } do
       local ok, e = pcall(function()
         for _ in c.runs:stream({ query = "q" }, { headers = { ["X-Reply-Content-Type"] = ct } }) do end
       end)
@@ -175,6 +180,20 @@ describe("on the wire", function()
       for _ in c.runs:stream({ query = "q" }, { headers = { ["X-Reply-Content-Type"] = ct } }) do n = n + 1 end
       assert.equals(1, n, ct)
     end
+    -- a repeated header: the first one counts, as the core frames by it
+    for first, second in pairs{ ["text/event-stream"] = "text/event-stream", ["text/event-stream;x=1"] = "text/html" } do
+      local n = 0
+      for _ in c.runs:stream({ query = "q" }, { headers = { ["X-Reply-Content-Type"] = first,
+        ["X-Reply-Content-Type-Twice"] = second } }) do n = n + 1 end
+      assert.equals(1, n, first .. " then " .. second)
+    end
+    local ok, e = pcall(function()
+      for _ in c.runs:stream({ query = "q" }, { headers = { ["X-Reply-Content-Type"] = "text/html",
+        ["X-Reply-Content-Type-Twice"] = "text/event-stream" } }) do end
+    end)
+    assert.is_false(ok)
+    assert.is_true(exa.is_error(e, "protocol"), tostring(e))
+    assert.is_true(api.is_event_stream("text/event-stream, text/event-stream"))
     assert.is_true(api.is_event_stream(" text/event-stream\t; charset=utf-8"))
     assert.is_false(api.is_event_stream(nil))
   end)

@@ -258,6 +258,8 @@ static int t_info(lua_State *L) {
   lua_setfield(L, -2, "events");
   lua_pushboolean(L, x->done);
   lua_setfield(L, -2, "done");
+  lua_pushboolean(L, x->r.is_sse);
+  lua_setfield(L, -2, "sse"); /* the body is framed as an event stream (resp.c decided) */
   if (x->eff_url) {
     lua_pushstring(L, x->eff_url);
     lua_setfield(L, -2, "effective_url");

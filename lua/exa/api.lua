@@ -39,8 +39,11 @@ end
 --- Is a Content-Type value the event stream media type? The media type
 --- alone counts (parameters after ";" and the blanks around it do not),
 --- case-insensitively: the C core (resp.c) frames a response by the same rule.
+--- A repeated header, joined by ", ", counts by its first value, as resp.c
+--- reads the first.
 function M.is_event_stream(content_type)
   if type(content_type) ~= "string" then return false end
+  content_type = string_match(content_type, "^[^,]*")
   local media = string_match(content_type, "^[ \t]*([^;]-)[ \t]*;") or string_match(content_type, "^[ \t]*(.-)[ \t]*$")
   return string_lower(media) == "text/event-stream"
 end

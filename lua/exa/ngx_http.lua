@@ -587,6 +587,8 @@ function H:head()
   return true
 end
 
+function H:is_event_stream() return self.is_sse == true end
+
 function H:headers()
   local ok, err = self:head()
   if not ok then return nil, err end

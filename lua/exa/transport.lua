@@ -217,7 +217,10 @@ local function decode_success(res, ctx)
   return v
 end
 
-local function is_event_stream(headers)
+-- Is the open response framed as an event stream? The backend says (curl: the
+-- C core's framer decided); a backend without is_event_stream: the same rule.
+local function is_event_stream(h, headers)
+  if h.is_event_stream then return h:is_event_stream() end
   return api.is_event_stream(headers["content-type"])
 end
 
@@ -254,7 +257,7 @@ function Transport:attempt(spec, sse)
       u = to
     else
       local ok2xx = status >= 200 and status < 300
-      if sse and ok2xx and is_event_stream(headers) then return h end
+      if sse and ok2xx and is_event_stream(h, headers) then return h end
       local res, err = h:finish()
       h:close()
       if not res then return nil, errors.from_transport(err, ctx) end
