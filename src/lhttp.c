@@ -4,7 +4,8 @@
  *   m = core.multi{max_host_connections=, max_total_connections=, log_sockets=}
  *   t = m:request(spec)        started at once; spec.fresh_connect: never a pooled connection
  *   t:id()                     integer, unique per multi
- *   t:headers([wait_ms])       status, headers | nil, err | false
+ *   t:headers([wait_ms])       status, headers, sse | nil, err | false (sse: the body
+ *                              is framed as an event stream: spec.sse and a 2xx text/event-stream)
  *   t:next_event([wait_ms])    ev | nil, nil, partial (clean end) | nil, err | false
  *   t:finish([wait_ms])        {status=, headers=, body=} | nil, err | false
  *   t:info(), t:close()
@@ -145,7 +146,8 @@ static int t_headers(lua_State *L) {
   if (!x->r.head_done) return ret_err(L, x);
   lua_pushinteger(L, (lua_Integer)x->r.status);
   push_headers(L, x);
-  return 2;
+  lua_pushboolean(L, x->r.is_sse);
+  return 3;
 }
 
 /* t:next_event([wait_ms]) -> event | nil, nil, partial (clean end) | nil, err | false */
@@ -258,8 +260,6 @@ static int t_info(lua_State *L) {
   lua_setfield(L, -2, "events");
   lua_pushboolean(L, x->done);
   lua_setfield(L, -2, "done");
-  lua_pushboolean(L, x->r.is_sse);
-  lua_setfield(L, -2, "sse"); /* the body is framed as an event stream (resp.c decided) */
   if (x->eff_url) {
     lua_pushstring(L, x->eff_url);
     lua_setfield(L, -2, "effective_url");

@@ -34,8 +34,6 @@ function Handle:headers() return waited(self, "headers") end
 function Handle:next_event() return waited(self, "next_event") end
 function Handle:finish() return waited(self, "finish") end
 function Handle:info() return self.t:info() end
--- The C core's decision (resp.c), so the transport never disagrees with the framer.
-function Handle:is_event_stream() return self.t ~= nil and self.t:info().sse == true end
 
 function Handle:close()
   local t = self.t

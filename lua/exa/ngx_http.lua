@@ -7,7 +7,7 @@
 --   local h = backend.start(req)      -- req: method, url, headers, body, sse, timeout,
 --                                     -- connect_timeout, idle_timeout, fresh_connect,
 --                                     -- max_body, max_line, max_event (times in ms)
---   h:headers()    -> status, headers | nil, err
+--   h:headers()    -> status, headers, sse (framed as an event stream) | nil, err
 --   h:next_event() -> ev | nil, nil, partial (clean end) | nil, err
 --   h:finish()     -> {status=, headers=, body=} | nil, err
 --   h:close()
@@ -587,12 +587,10 @@ function H:head()
   return true
 end
 
-function H:is_event_stream() return self.is_sse == true end
-
 function H:headers()
   local ok, err = self:head()
   if not ok then return nil, err end
-  return self.status, self.headers
+  return self.status, self.headers, self.is_sse
 end
 
 -- Up to max body bytes. data | nil (end of body) | nil, err

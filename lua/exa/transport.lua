@@ -8,7 +8,7 @@
 local type, pairs, ipairs, tostring, setmetatable, error, require, package, _VERSION =
   type, pairs, ipairs, tostring, setmetatable, error, require, package, _VERSION
 local pcall = pcall
-local string_format, string_lower, string_find = string.format, string.lower, string.find
+local string_format, string_lower = string.format, string.lower
 local math_ceil, math_floor, table_concat = math.ceil, math.floor, table.concat
 
 local core = require "exa.core"
@@ -16,7 +16,6 @@ local json = require "exa.json"
 local errors = require "exa.errors"
 local url = require "exa.url"
 local retry = require "exa.retry"
-local api = require "exa.api"
 
 local M = {}
 local Transport = {}
@@ -217,13 +216,6 @@ local function decode_success(res, ctx)
   return v
 end
 
--- Is the open response framed as an event stream? The backend says (curl: the
--- C core's framer decided); a backend without is_event_stream: the same rule.
-local function is_event_stream(h, headers)
-  if h.is_event_stream then return h:is_event_stream() end
-  return api.is_event_stream(headers["content-type"])
-end
-
 -- One attempt, following same-origin redirects. JSON: the decoded body.
 -- SSE: the open handle once the head says 2xx text/event-stream.
 function Transport:attempt(spec, sse)
@@ -232,7 +224,9 @@ function Transport:attempt(spec, sse)
   local backend = self.backend
   for hop = 0, MAX_REDIRECTS do
     local h = backend.start(backend_request(self, spec, sse, u, method, body))
-    local status, headers = h:headers()
+    -- framed: the backend frames the body as an event stream (its framer's
+    -- own decision, so the two never disagree)
+    local status, headers, framed = h:headers()
     if not status then
       h:close()
       return nil, errors.from_transport(headers, ctx)
@@ -256,8 +250,8 @@ function Transport:attempt(spec, sse)
       end
       u = to
     else
+      if framed then return h end
       local ok2xx = status >= 200 and status < 300
-      if sse and ok2xx and is_event_stream(h, headers) then return h end
       local res, err = h:finish()
       h:close()
       if not res then return nil, errors.from_transport(err, ctx) end
