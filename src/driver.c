@@ -505,6 +505,9 @@ void exa_multi_free(exa_multi *m) {
 void exa_xfer_start(exa_multi *m, exa_xfer *x, const exa_req *req, struct curl_slist *headers) {
   CURL *e;
   CURLcode rc = CURLE_OK;
+  /* only http and https are allowed (CURLOPT_PROTOCOLS_STR): all else is TLS,
+   * where ALPN may choose HTTP/2 */
+  int may_h2 = !plain_http(req->url);
   memset(x, 0, sizeof *x);
   exa_resp_init(&x->r, &req->resp);
   x->owner = m;
@@ -533,7 +536,7 @@ void exa_xfer_start(exa_multi *m, exa_xfer *x, const exa_req *req, struct curl_s
   /* PIPEWAIT only where ALPN can say "h2": over plain http libcurl 7.88 parks
    * a second transfer behind a running HTTP/1.1 one until that one ends
    * (a concurrent GET would wait for a whole stream). */
-  if (strncmp(req->url, "https://", 8) == 0 || strncmp(req->url, "HTTPS://", 8) == 0) SET(CURLOPT_PIPEWAIT, 1L);
+  if (may_h2) SET(CURLOPT_PIPEWAIT, 1L);
   SET(CURLOPT_SSL_VERIFYPEER, 1L);
   SET(CURLOPT_SSL_VERIFYHOST, 2L);
   SET(CURLOPT_FOLLOWLOCATION, 0L);
@@ -542,7 +545,7 @@ void exa_xfer_start(exa_multi *m, exa_xfer *x, const exa_req *req, struct curl_s
    * per open stream, bench/loop_scale.lua).  Not where TLS may negotiate
    * HTTP/2: libcurl 7.88 with a small buffer leaves the last bytes of an h2
    * stream undelivered, with no wake-up asked for (spec/http2_spec.lua). */
-  if (req->resp.want_sse && plain_http(req->url)) SET(CURLOPT_BUFFERSIZE, 2048L);
+  if (req->resp.want_sse && !may_h2) SET(CURLOPT_BUFFERSIZE, 2048L);
   /* a request that must not be sent twice (a create) never rides a pooled
    * connection: libcurl re-sends a request whose reused connection died */
   if (req->fresh_connect) SET(CURLOPT_FRESH_CONNECT, 1L);
