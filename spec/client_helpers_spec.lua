@@ -133,6 +133,16 @@ describe("run helpers against the simulator", function()
       assert.equal("validation", raises(exa.new, { api_key = "k", budget = { dollars = 5 } }).kind)
       c:close()
     end)
+
+    it("a streamed create the API rejects gives its hold back too", function()
+      local c = client{ budget = { max_dollars = 0.03 } }
+      local s = c.runs:stream{ query = "q", effort = "low", outputSchema = { ["$ref"] = "#/nowhere" } }
+      assert.is_true(c:costs().budget.reserved > 0) -- held from the stream's creation
+      local e = raises(function() for _ in s do end end)
+      assert.equal("invalid_request", e.kind)
+      assert.near(0, c:costs().budget.reserved, 1e-12)
+      c:close()
+    end)
   end)
 
   it("costs() sums each terminal run once, however often it was fetched", function()

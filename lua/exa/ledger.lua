@@ -15,11 +15,10 @@
 -- pass what is left raises kind = "budget" before any byte is sent. A create
 -- that failed with an HTTP error response gives its hold back; one that
 -- failed in transport keeps it (the run may exist).
-local type, pairs, ipairs, setmetatable, tostring, error, select =
-  type, pairs, ipairs, setmetatable, tostring, error, select
+local type, pairs, ipairs, setmetatable, tostring, error =
+  type, pairs, ipairs, setmetatable, tostring, error
 local string_format = string.format
 local math_floor, math_huge = math.floor, math.huge
-local unpack = table.unpack or unpack
 
 local errors = require "exa.errors"
 local cost = require "exa.cost"
@@ -165,16 +164,15 @@ end
 
 -- The runs resource, watched --------------------------------------------------
 
-local function pack(...) return { n = select("#", ...), ... } end
-
--- Call fn(...); on error run on_err(e) first.
-local function guarded(on_err, fn, ...)
-  local r = pack(ypcall(fn, ...))
-  if not r[1] then
-    on_err(r[2])
-    error(r[2], 0)
+-- fn(...)'s first result, for a call that may settle token's hold: when it
+-- raises, the hold goes back first (settle_error), then the error goes on.
+local function settled(self, token, fn, ...)
+  local ok, v = ypcall(fn, ...)
+  if not ok then
+    settle_error(self, token, v)
+    error(v, 0)
   end
-  return unpack(r, 2, r.n)
+  return v
 end
 
 -- A stream or replay that counts what it delivers (and binds a hold to the
@@ -192,12 +190,7 @@ local function watched_step(p)
   if p[BOUND] then
     ev = s:next()
   else
-    local ok, e = ypcall(s.next, s)
-    if not ok then
-      settle_error(p[LEDGER], p[TOKEN], e)
-      error(e, 0)
-    end
-    ev = e
+    ev = settled(p[LEDGER], p[TOKEN], s.next, s)
   end
   if ev ~= nil then
     local self = p[LEDGER]
@@ -268,7 +261,7 @@ function M.track(runs, self)
 
   function over.create(me, params, ...)
     local token = self:hold(params)
-    local run = guarded(function(e) settle_error(self, token, e) end, runs.create, me, params, ...)
+    local run = settled(self, token, runs.create, me, params, ...)
     if type(run) == "table" then self:bind(token, run.id) end
     self:see(run)
     return run
