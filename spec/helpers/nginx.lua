@@ -40,6 +40,7 @@ local function write_file(path, s)
   f:write(s)
   f:close()
 end
+M.write_file = write_file
 
 local function repo_root()
   local src = debug.getinfo(1, "S").source
