@@ -35,7 +35,6 @@ function M.jitter()
   return seed / 2147483647
 end
 
-
 --- A call's attempt budget.
 function M.budget(max_retries)
   return { max = max_retries, failures = 0, attempts = 0 }
