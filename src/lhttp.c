@@ -292,7 +292,8 @@ static int t_gc(lua_State *L) {
 
 static int t_tostring(lua_State *L) {
   ltransfer *t = (ltransfer *)luaL_checkudata(L, 1, XFER_MT);
-  lua_pushfstring(L, "exa.transfer (%s): %p", t->closed || t->x == NULL ? "closed" : t->x->done ? "done" : "running", (void *)t);
+  const char *state = t->closed || t->x == NULL ? "closed" : t->x->done ? "done" : "running";
+  lua_pushfstring(L, "exa.transfer (%s): %p", state, (void *)t);
   return 1;
 }
 
