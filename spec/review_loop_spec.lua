@@ -121,7 +121,6 @@ end)
 describe("loop:close()", function()
   local has_luv, uv = pcall(require, "luv")
   local mock = require "helpers.mock"
-  local exa = require "exa"
   local each = require "helpers.each_event"
 
   it("ends the loop's transfers with closed errors and closes every uv handle it made", function()

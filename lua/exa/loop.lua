@@ -42,6 +42,11 @@ local function loop_error(message)
   return errors.new{ kind = "loop", message = message }
 end
 
+-- Tasks are alive, none can run, and nothing will wake them: a deadlock.
+local function raise_stuck(self)
+  error(loop_error(self.alive .. " task(s) wait for nothing: no transfer, no timer"), 0)
+end
+
 -- ---- timers: a binary heap on .at ---------------------------------------
 
 local function heap_push(h, item)
@@ -345,7 +350,7 @@ function Loop:step(max_wait)
     if #self.runnable == 0 then
       if wait == math_huge then
         if self.alive > 0 then
-          error(loop_error(self.alive .. " task(s) wait for nothing: no transfer, no timer"), 0)
+          raise_stuck(self)
         end
       elseif wait > 0 then
         core.sleep(wait)
@@ -376,7 +381,7 @@ function Loop:run()
     -- then nothing can wake the tasks left, and looping again would spin
     while self.alive > 0 do
       if not self.uv.run("once") and self.alive > 0 and #self.runnable == 0 then
-        error(loop_error(self.alive .. " task(s) wait for nothing: no transfer, no timer"), 0)
+        raise_stuck(self)
       end
     end
   elseif self.driver == "cqueues" then
