@@ -22,7 +22,8 @@ describe("a one-character key", function()
     local out = errors.redact_string(dump, KEY)
     assert.equal("POST /agent/runs HTTP/1.1\r\nx-api-key: [REDACTED]\r\nAuthorization: [REDACTED]\r\n"
       .. "User-Agent: exa-lua/0.2.0\r\nAccept: application/json\r\n", out)
-    assert.equal("http://h/agent/runs?key=[REDACTED]&limit=5", errors.redact_string("http://h/agent/runs?key=e&limit=5", KEY))
+    assert.equal("http://h/agent/runs?key=[REDACTED]&limit=5",
+      errors.redact_string("http://h/agent/runs?key=e&limit=5", KEY))
     assert.equal('{"apiKey":"[REDACTED]","query":"the best"}',
       errors.redact_string('{"apiKey":"e","query":"the best"}', KEY))
   end)

@@ -274,9 +274,11 @@ local IN_CREATE = "it is a create field, in the params table: runs:create{query 
 local function spec(where, prefix, names, elsewhere)
   return { where = where, prefix = prefix, names = names, elsewhere = elsewhere or {} }
 end
-local CALL_HINTS = { limit = IN_PAGE, cursor = IN_PAGE, interval = IN_WAIT, last_event_id =
-  "it is a replay parameter, in the second table: runs:replay(id, {last_event_id = ...})", query = IN_CREATE, effort = IN_CREATE,
-  outputSchema = IN_CREATE }
+local CALL_HINTS = {
+  limit = IN_PAGE, cursor = IN_PAGE, interval = IN_WAIT,
+  last_event_id = "it is a replay parameter, in the second table: runs:replay(id, {last_event_id = ...})",
+  query = IN_CREATE, effort = IN_CREATE, outputSchema = IN_CREATE,
+}
 
 M.OPTIONS = {
   new = spec("exa.new", "", {
@@ -689,7 +691,8 @@ function M.check_output(run, sch, opts)
   local out = type(run.output) == "table" and run.output or {}
   local v = out.structured
   if v == nil or v == json.null then
-    return nil, { { path = "structured", message = "output.structured is null: the run returned no structured result" } }
+    return nil, { { path = "structured",
+      message = "output.structured is null: the run returned no structured result" } }
   end
   local errs = S.errors(sch, v, { path = "structured", allow_null = opts.allow_null == true, max = opts.max })
   if #errs == 0 then return true end
