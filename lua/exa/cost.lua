@@ -234,6 +234,12 @@ function M.check_budget(params, dollars, opts)
       dollars)
   end
   local which = validate.api(opts.api)
+  for _, k in ipairs{ "budget", "spent", "reserved" } do
+    local v = opts[k]
+    if v ~= nil and (type(v) ~= "number" or v ~= v) then
+      errors.invalid(k, string_format("%s must be a number of dollars, got %s", k, validate.describe(v)), v)
+    end
+  end
   local est = M.estimate(params, { api = which })
   local total = opts.budget or dollars
   local spent, reserved = opts.spent or 0, opts.reserved or 0

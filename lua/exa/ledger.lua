@@ -58,7 +58,7 @@ function M.option(b)
   if type(b) ~= "table" then errors.invalid("budget", "budget must be a table {max_dollars = number}") end
   validate.options(b, "budget")
   local m = b.max_dollars
-  if type(m) ~= "number" or m < 0 or m ~= m or m == math_huge then
+  if type(m) ~= "number" or m < 0 or m ~= m then
     errors.invalid("budget.max_dollars", "budget.max_dollars must be a number of dollars >= 0")
   end
   return { max_dollars = m }

@@ -1,10 +1,13 @@
--- exa.validate: reject bad input before any byte is sent. Each check raises
--- a "validation" error object naming the field. Only what we know is
--- checked: unknown fields and unknown enum strings (new effort levels) pass;
--- a field that differs from a known one only by case, "_" or "-" is a typo
--- and is rejected with the right spelling. A message that quotes a value
--- hands the value to errors.invalid too, so the client can scrub the API
--- key from all of it (errors.redact).
+-- exa.validate: the one place that checks what a caller passes, before any
+-- byte is sent: the option tables of every public call (OPTIONS: an unknown
+-- key names the nearest known one), create and list params, ids, headers,
+-- durations, and schema use (check_output, the client-bound exa.schema).
+-- Each check raises a "validation" error object naming the field. API
+-- fields the library does not know, and unknown enum strings (new effort
+-- levels), pass; near misses of known fields and this library's own names
+-- for them are refused with the right name (see "Create fields"). A message
+-- that quotes a value hands the value to errors.invalid too, so the client
+-- can scrub the API key from all of it (errors.redact).
 local type, pairs, ipairs, next, tostring, select, getmetatable =
   type, pairs, ipairs, next, tostring, select, getmetatable
 local string_format, string_find, string_lower, string_gsub, string_byte =
@@ -361,8 +364,11 @@ end
 function M.options(t, call)
   local s = M.OPTIONS[call]
   if t ~= nil and type(t) ~= "table" then
-    local field = s.prefix ~= "" and string_gsub(s.prefix, "%.$", "") or "options"
-    invalid(field, string_format("%s must be a table, got %s", s.where, describe(t)), t)
+    -- the name errors have always used: "options", or "params" for the
+    -- second tables of wait and replay
+    local field = (call == "wait_params" or call == "replay_params") and "params" or "options"
+    if s.prefix == "budget." then field = "budget" end
+    invalid(field, string_format("%s must be a table (%s), got %s", field, s.where, describe(t)), t)
   end
   if t == nil then return {} end
   return M.known_keys(t, call)
