@@ -477,8 +477,8 @@ local INPUT_FIELDS = { "data", "exclusion" }
 local BUDGET_FIELDS = { "maxCostDollars", "maxDurationSeconds" }
 local DATA_SOURCE_FIELDS = { "provider" }
 
-local OPT_HINT = "it is a per-call option, in the options table: runs:create(params, {%s = ...}), "
-  .. "runs:run(params, wait, {%s = ...})"
+local OPT_HINT = "it is a per-call option, in the options table that follows the params: "
+  .. "runs:stream(params, {%s = ...}), runs:run(params, wait, {%s = ...})"
 local WAIT_HINT = "it is a wait option: runs:run(params, {%s = ...}), runs:wait(id, {%s = ...})"
 
 -- top-level aliases: name -> the field to use
@@ -498,7 +498,9 @@ local CREATE_ALIASES = {
 }
 -- top-level names of this library's options: where they go instead
 local CREATE_ELSEWHERE = {
-  headers = OPT_HINT, max_retries = OPT_HINT, marker = OPT_HINT, resume = OPT_HINT,
+  headers = OPT_HINT, max_retries = OPT_HINT, marker = OPT_HINT,
+  resume = "it is an option of stream and replay: runs:stream(params, {%s = false}), "
+    .. "runs:replay(id, params, {%s = false})",
   timeout = WAIT_HINT, interval = WAIT_HINT,
 }
 local BUDGET_ALIASES = {
