@@ -30,7 +30,7 @@ local exa = {
   run = builder.run,
   TERMINAL_EVENTS = require("exa.api").TERMINAL_EVENTS,
   TERMINAL_STATUS = require("exa.api").TERMINAL_STATUS,
-  --- exa.loop([opts]): a loop to run tasks on (see exa/loop.lua).
+  --- exa.loop([opts]): a loop to run tasks on (see exa/loop/init.lua).
   loop = require("exa.loop").new,
   -- run helpers: price before a run, citations and schema check after
   estimate = cost.estimate,

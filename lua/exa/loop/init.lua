@@ -16,13 +16,24 @@
 --
 -- The C core never calls Lua: the multi records what curl wants watched,
 -- and the loop reads that, waits the host's way, and calls back in.
-local type, setmetatable, getmetatable, error, select, tostring, next, ipairs, pcall =
-  type, setmetatable, getmetatable, error, select, tostring, next, ipairs, pcall
-local string_format, table_remove, require_ = string.format, table.remove, require
+--
+-- This file is the seam: tasks, timers, scheduling, waking. How a loop waits
+-- is its driver's, one file each: exa.loop.builtin, exa.loop.uv,
+-- exa.loop.cqueues. A driver is a table of functions of the loop:
+--   kick(loop)          runnable tasks exist: resume them soon (not from this frame)
+--   sync(loop)          curl may have changed what it watches or its timer
+--   arm_sleep(loop, s, item)   a task sleeps until item.at
+--   run(loop)           drive until no task is alive
+--   step(loop, max_wait)  built-in only: one turn, blocking at most max_wait
+--   blocks              true when a call outside a task may block (built-in)
+--   close(loop)         release what the driver holds in its host
+local type, setmetatable, getmetatable, error, select, tostring, ipairs, pcall =
+  type, setmetatable, getmetatable, error, select, tostring, ipairs, pcall
+local string_format, table_remove, require = string.format, table.remove, require
 local io_stderr, string_find, pairs = io.stderr, string.find, pairs
 local coroutine_create, coroutine_resume, coroutine_yield, coroutine_running, coroutine_status =
   coroutine.create, coroutine.resume, coroutine.yield, coroutine.running, coroutine.status
-local math_floor, math_huge = math.floor, math.huge
+local math_floor = math.floor
 local unpack = table.unpack or unpack -- luacheck: ignore
 
 local core = require "exa.core"
@@ -44,7 +55,7 @@ local function loop_error(message)
 end
 
 -- Tasks are alive, none can run, and nothing will wake them: a deadlock.
-local function raise_stuck(self)
+function Loop:raise_stuck()
   error(loop_error(self.alive .. " task(s) wait for nothing: no transfer, no timer"), 0)
 end
 
@@ -108,6 +119,7 @@ function M.new(opts)
   end
   local self = setmetatable({
     driver = driver, -- "builtin", "uv" or "cqueues"
+    drv = require("exa.loop." .. driver),
     uv = opts.uv,
     cq = opts.cqueues,
     m = nil,              -- the curl multi: one connection pool for every client on this loop
@@ -134,7 +146,7 @@ local now = core.monotime
 function Loop:multi()
   local m = self.m
   if not m then
-    m = core.multi{ log_sockets = self.driver == "uv" }
+    m = core.multi{ log_sockets = self.drv.log_sockets or false }
     self.m = m
   end
   return m
@@ -150,7 +162,7 @@ end
 local function schedule(self, task, value)
   local r = self.runnable
   r[#r + 1] = { task, value }
-  if self.driver ~= "builtin" then self:kick() end
+  self.drv.kick(self)
 end
 
 -- A task failed and nobody waits for it. A built-in loop raises it from
@@ -227,7 +239,7 @@ function Loop:run_runnable()
   end
 end
 
-local function wake_ids(self, ids)
+function Loop:wake_ids(ids)
   local waiting = self.waiting
   for i = 1, #ids do
     local id = ids[i]
@@ -240,7 +252,7 @@ local function wake_ids(self, ids)
   end
 end
 
-local function fire_timers(self)
+function Loop:fire_timers()
   local h = self.timers
   local t = now()
   while h[1] and h[1].at <= t do
@@ -275,19 +287,25 @@ function Loop:await(id)
   if not task then error(loop_error("loop:await outside a task"), 0) end
   self.waiting[id] = task
   task.wait_id = id
-  if self.driver == "uv" then self:sync() end
+  self.drv.sync(self)
   suspend(task)
 end
 
 --- Wake the task waiting on transfer id, if any (the transfer was closed:
 --- it reports no progress any more).
 function Loop:wake(id)
-  wake_ids(self, { id })
+  self:wake_ids({ id })
 end
+
+--- Curl may have changed what it watches or its timer: tell the host.
+function Loop:sync() self.drv.sync(self) end
+
+--- One turn of a built-in loop (blocks at most max_wait seconds).
+function Loop:step(max_wait) self.drv.step(self, max_wait) end
 
 --- Outside a task: may the caller block? (built-in: yes; a host loop: no).
 function Loop:check_blocking(what)
-  if self.driver ~= "builtin" then
+  if not self.drv.blocks then
     error(loop_error(string_format("%s outside a task would block the %s loop: call it inside "
       .. "loop:spawn(fn) (or task:wait() from a task)", what or "a call", self.driver)), 0)
   end
@@ -306,8 +324,7 @@ function Loop:sleep(s)
     else
       local item = { at = now() + s, task = task }
       heap_push(self.timers, item)
-      if self.driver == "uv" then self:arm_sleep(s, item) end
-      if self.driver == "cqueues" then self:kick() end
+      self.drv.arm_sleep(self, s, item)
     end
     suspend(task)
     return
@@ -326,42 +343,6 @@ function Loop:sleep(s)
   end
 end
 
--- ---- the built-in driver -------------------------------------------------
-
--- One turn: run what is runnable, wait (at most max_wait seconds) for a
--- socket, curl's timer or a sleep to fall due, wake whoever it concerns.
-function Loop:step(max_wait)
-  self:run_runnable()
-  local wait = max_wait or math_huge
-  local h = self.timers
-  if h[1] then
-    local d = h[1].at - now()
-    if d < wait then wait = d end
-  end
-  if #self.runnable > 0 then wait = 0 end
-  if wait < 0 then wait = 0 end
-  local m = self.m
-  self.ticks = self.ticks + 1
-  if m and m:count() > 0 then
-    local ms = wait == math_huge and -1 or math_floor(wait * 1000 + 0.999)
-    wake_ids(self, m:wait(ms))
-  else
-    -- no transfer running: collect what ended meanwhile, then sleep on timers
-    if m then wake_ids(self, m:wait(0)) end
-    if #self.runnable == 0 then
-      if wait == math_huge then
-        if self.alive > 0 then
-          raise_stuck(self)
-        end
-      elseif wait > 0 then
-        core.sleep(wait)
-      end
-    end
-  end
-  fire_timers(self)
-  self:run_runnable()
-end
-
 local function raise_first_failure(self)
   local f = self.failed
   if #f == 0 then return end
@@ -375,25 +356,7 @@ end
 --- task error that no task:wait() has seen.
 function Loop:run()
   if self:current() then error(loop_error("loop:run() inside a task of the same loop"), 0) end
-  if self.driver == "uv" then
-    -- standalone luv: run the uv loop until our tasks are done (in Neovim
-    -- the editor runs the loop; there, just spawn and let it)
-    -- uv.run("once") answers false once no handle or request is active:
-    -- then nothing can wake the tasks left, and looping again would spin
-    while self.alive > 0 do
-      if not self.uv.run("once") and self.alive > 0 and #self.runnable == 0 then
-        raise_stuck(self)
-      end
-    end
-  elseif self.driver == "cqueues" then
-    local cq = self.cq
-    while self.alive > 0 do
-      local ok, err = cq:step()
-      if not ok then error(err, 0) end
-    end
-  else
-    while self.alive > 0 do self:step() end
-  end
+  self.drv.run(self)
   raise_first_failure(self)
 end
 
@@ -435,160 +398,6 @@ function Task:wait()
   return unpack(self.results, 1, self.results.n)
 end
 
--- ---- the uv driver -------------------------------------------------------
-
-local UV_EVENTS = { ["in"] = "r", out = "w", inout = "rw" }
-
--- Resume runnable tasks soon, from a uv callback (never from inside the
--- caller's own stack frame).
-function Loop:kick()
-  if self.driver == "uv" then
-    if self.kicked then return end
-    self.kicked = true
-    local uv = self.uv
-    local t = self.kick_timer
-    if not t then
-      t = uv.new_timer()
-      self.kick_timer = t
-    end
-    t:start(0, 0, function()
-      self.kicked = false
-      self:run_runnable()
-      self:sync()
-    end)
-  elseif self.driver == "cqueues" then
-    self:start_pump()
-    if self.cond then self.cond:signal() end
-  end
-end
-
-local function uv_on_ready(self, fd, err, events)
-  local m = self.m
-  if not m then return end
-  local ev = err and "err" or (events == "rw" and "inout") or (events == "w" and "out") or "in"
-  self.ticks = self.ticks + 1
-  wake_ids(self, m:action(fd, ev))
-  self:run_runnable()
-  self:sync()
-end
-
--- Apply what curl asked to watch since the last call, and re-arm the timer.
-function Loop:sync()
-  if self.driver ~= "uv" then return end
-  local m = self.m
-  if not m then return end
-  local uv = self.uv
-  local polls = self.polls
-  local changes = m:changes()
-  for i = 1, #changes do
-    local c = changes[i]
-    local fd, what = c[1], c[2]
-    local p = polls[fd]
-    if what == "remove" then
-      if p then
-        polls[fd] = nil
-        p:stop()
-        p:close()
-      end
-    else
-      if not p then
-        p = (uv.new_socket_poll or uv.new_poll)(fd)
-        polls[fd] = p
-      end
-      p:start(UV_EVENTS[what], function(err, events) uv_on_ready(self, fd, err, events) end)
-    end
-  end
-  local tmo = m:timeout()
-  local t = self.curl_timer
-  if not t then
-    t = uv.new_timer()
-    self.curl_timer = t
-  end
-  t:stop()
-  if tmo >= 0 then
-    t:start(tmo, 0, function()
-      self.ticks = self.ticks + 1
-      wake_ids(self, m:action(-1, "timeout"))
-      self:run_runnable()
-      self:sync()
-    end)
-  end
-end
-
-function Loop:arm_sleep(s, item)
-  local uv = self.uv
-  local t = uv.new_timer()
-  local function on_timer()
-    -- libuv counts from its cached loop time (whole ms, as of the start of
-    -- this iteration), so the timer may fire before item.at: not yet due,
-    -- fire_timers would skip it and nothing would ever wake the task
-    local left = item.at - now()
-    if left > 0 then
-      t:start(math_floor(left * 1000 + 0.999), 0, on_timer)
-      return
-    end
-    t:stop()
-    t:close()
-    fire_timers(self)
-    self:run_runnable()
-    self:sync()
-  end
-  t:start(math_floor(s * 1000 + 0.999), 0, on_timer)
-  item.handle = t
-end
-
--- ---- the cqueues driver --------------------------------------------------
-
--- One pump coroutine on the controller while tasks are alive: it polls the
--- multi's epoll fd (readable when any of curl's sockets is), a condition
--- (new work) and the next deadline, then acts and resumes tasks.
-function Loop:start_pump()
-  if self.pumping then return end
-  self.pumping = true
-  local cqueues = require_ "cqueues"
-  local condition = require_ "cqueues.condition"
-  self.cond = self.cond or condition.new()
-  local pollable
-  local function pump()
-    while self.alive > 0 do
-      self:run_runnable()
-      if self.alive == 0 then break end
-      local wait = math_huge
-      local h = self.timers
-      if h[1] then wait = h[1].at - now() end
-      local m = self.m
-      local fd = m and m:fd()
-      if m then
-        local ms = m:timeout()
-        if ms >= 0 and ms / 1000 < wait then wait = ms / 1000 end
-      end
-      if #self.runnable > 0 then wait = 0 end
-      if wait < 0 then wait = 0 end
-      if fd then
-        if not pollable or pollable.fd ~= fd then
-          pollable = { fd = fd, pollfd = function(p) return p.fd end, events = function() return "r" end }
-        end
-        if wait == math_huge then cqueues.poll(pollable, self.cond)
-        else cqueues.poll(pollable, self.cond, wait) end
-      elseif wait == math_huge then
-        cqueues.poll(self.cond)
-      else
-        cqueues.poll(self.cond, wait)
-      end
-      self.ticks = self.ticks + 1
-      if m and (m:count() > 0 or next(self.waiting) ~= nil) then wake_ids(self, m:wait(0)) end
-      fire_timers(self)
-    end
-  end
-  self.cq:wrap(function()
-    -- whatever ends the pump (an on_error that raises), the next spawn or
-    -- sleep starts a new one: tasks are never left without a pump
-    local ok, err = ypcall.pcall(pump)
-    self.pumping = false
-    if not ok then error(err, 0) end
-  end)
-end
-
 --- loop:close(): end this loop's transfers (their tasks get `closed` errors)
 --- and release what it holds in its host: uv polls and timers. The loop can
 --- still run tasks afterwards; a new transfer opens a new pool.
@@ -599,22 +408,9 @@ function Loop:close()
     m:close()
     local ids = {}
     for id in pairs(self.waiting) do ids[#ids + 1] = id end
-    wake_ids(self, ids)
+    self:wake_ids(ids)
   end
-  for fd, p in pairs(self.polls) do
-    self.polls[fd] = nil
-    p:stop()
-    p:close()
-  end
-  for _, name in ipairs{ "kick_timer", "curl_timer" } do
-    local t = self[name]
-    if t then
-      self[name] = nil
-      t:stop()
-      t:close()
-    end
-  end
-  self.kicked = false
+  self.drv.close(self)
 end
 
 -- A private built-in loop per client by default (synchronous, as ever).
