@@ -295,8 +295,13 @@ function Runs:replay(id, params, opts)
   return s, nil, nil, s
 end
 
+-- wait() and run() give up after an hour unless told otherwise: a run's own
+-- limit is an hour, and exa-js / exa-py poll for an hour by default too.
+M.DEFAULT_WAIT_TIMEOUT = 3600
+
 --- Poll get(id) until the run is terminal; returns the run. Raises a
---- "timeout" error object (with .run = the last run seen) after timeout s.
+--- "timeout" error object (with .run = the last run seen) after timeout s
+--- (default M.DEFAULT_WAIT_TIMEOUT, an hour).
 function Runs:wait(id, params, opts)
   local timeout, interval
   timeout, interval, opts = checked(self, function()
@@ -305,7 +310,7 @@ function Runs:wait(id, params, opts)
     local t, i = p.timeout, p.interval
     if t ~= nil then validate.seconds(t, "timeout", 0) end
     if i ~= nil then validate.seconds(i, "interval", validate.MIN_TIMEOUT) end
-    return t, i, call_opts(opts)
+    return t or M.DEFAULT_WAIT_TIMEOUT, i, call_opts(opts)
   end)
   local start = clock.now()
   local delay = interval or 0.5
@@ -313,7 +318,7 @@ function Runs:wait(id, params, opts)
     local run = self:get(id, opts)
     if type(run) == "table" and TERMINAL_STATUS[run.status] then return run end
     local elapsed = clock.now() - start
-    if timeout and elapsed + delay > timeout then
+    if elapsed + delay > timeout then
       if elapsed < timeout then self._t.sleep(timeout - elapsed) end
       run = self:get(id, opts)
       if type(run) == "table" and TERMINAL_STATUS[run.status] then return run end
@@ -348,7 +353,7 @@ local OUTCOME = {
 --- Create a run and wait until it ends: the completed run (stopped early or
 --- not). A failed or cancelled run raises kind "run_failed" / "run_cancelled"
 --- with .run; params as for create, wparams = {timeout=, interval=} as for
---- wait, opts the per-call options of both.
+--- wait (the same default timeout, an hour), opts the per-call options of both.
 function Runs:run(params, wparams, opts)
   local wp = checked(self, function()
     local p = validate.table_or_nil(wparams, "options")
