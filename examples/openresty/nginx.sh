@@ -52,12 +52,12 @@ case "${1:-start}" in
       exit 2
     fi
     write_conf
-    "$nginx" -p "$here/" -c nginx.conf
+    "$nginx" -p "$here/" -e logs/error.log -c nginx.conf
     echo "relay on http://${EXA_RELAY_LISTEN:-127.0.0.1:8080}/ (pid $(pid); resolver $EXA_RESOLVER; log $logs/error.log)"
     ;;
   test)
     write_conf
-    "$nginx" -t -p "$here/" -c nginx.conf
+    "$nginx" -t -p "$here/" -e logs/error.log -c nginx.conf
     ;;
   stop)
     p=$(pid)
