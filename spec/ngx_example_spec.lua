@@ -237,7 +237,7 @@ describe("examples/openresty from the README", function()
     local pid, id = follow(dir .. "/follow2.out")
     os.execute("kill " .. pid)
     local st
-    for _ = 1, 300 do
+    for _ = 1, 600 do -- the run lasts about 4 s (--speed 0.5)
       st = run_status(id)
       if st ~= "queued" and st ~= "running" then break end
       sleep(0.05)
