@@ -137,6 +137,29 @@ describe("the Lua blocks of README.md and docs/guide.md", function()
   end
 end)
 
+describe("the names the docs use", function()
+  it("client.runs:x and client:x are methods that exist (the SDK mapping table included)", function()
+    local exa = require "exa"
+    local client = exa.new{ api_key = "k", base_url = "http://127.0.0.1:9" }
+    local missing, n = {}, 0
+    for _, path in ipairs{ "README.md", "docs/guide.md" } do
+      local text = read(path)
+      assert.truthy(path ~= "README.md" or text:find("\n### Coming from exa%-js / exa%-py\n"), "no SDK mapping table")
+      for name in text:gmatch("client%.runs:([%a_][%w_]*)") do
+        n = n + 1
+        if type(client.runs[name]) ~= "function" then missing[#missing + 1] = path .. ": client.runs:" .. name end
+      end
+      for name in text:gmatch("client:([%a_][%w_]*)") do
+        n = n + 1
+        if type(client[name]) ~= "function" then missing[#missing + 1] = path .. ": client:" .. name end
+      end
+    end
+    client:close()
+    assert.is_true(n >= 30, "found only " .. n .. " method names")
+    assert.same({}, missing)
+  end)
+end)
+
 describe("the TLS settings", function()
   it("are one value across the guide, the README and the example nginx.conf", function()
     for _, directive in ipairs{ "lua_ssl_verify_depth", "lua_ssl_trusted_certificate" } do
