@@ -2,8 +2,8 @@
 -- The client holds one transport (one connection pool) shared by its
 -- resources; the API key is kept only inside the transport's closures, so
 -- printing or dumping a client never shows it.
-local type, pairs, ipairs, setmetatable, tostring, pcall, error, select =
-  type, pairs, ipairs, setmetatable, tostring, pcall, error, select
+local type, pairs, ipairs, setmetatable, getmetatable, tostring, pcall, error, select =
+  type, pairs, ipairs, setmetatable, getmetatable, tostring, pcall, error, select
 local require, package = require, package
 local os_getenv, string_format, string_gsub, string_find =
   os.getenv, string.format, string.gsub, string.find
@@ -211,6 +211,13 @@ function Client:close()
   self._t:close()
 end
 
+Client.__close = Client.close
+
+-- client.costs() (a dot for the colon) is a validation error naming the colon
+local function is_client(me) return getmetatable(me) == Client end
+for _, name in ipairs{ "user_agent", "costs", "close" } do
+  Client[name] = validate.method("client", name, Client[name], is_client)
+end
 Client.__close = Client.close
 
 return M

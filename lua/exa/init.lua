@@ -166,7 +166,8 @@ return exa
 -- @function citations
 -- @tparam table run a run, or a completed event's data
 -- @tparam[opt] string field
--- @treturn table a list of `{field=, citations = {{url=, title=}, ...}, confidence=}`
+-- @treturn table a list of grounding entries as the API sends them, `{field=, citations = {{url=, title=},
+--   ...}, confidence=, score=}` (not citations: loop over each entry's `citations`; the README shows it)
 
 --- Check `output.structured` against the request's `outputSchema` (or `schema`): the
 -- JSON Schema subset of draft-07 / 2019-09 / 2020-12 the simulator uses too.

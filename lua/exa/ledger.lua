@@ -17,8 +17,9 @@
 -- before any byte is sent. A create
 -- that failed with an HTTP error response gives its hold back; one that
 -- failed in transport keeps it (the run may exist).
-local type, pairs, ipairs, setmetatable, tostring, error =
-  type, pairs, ipairs, setmetatable, tostring, error
+local type, pairs, ipairs, setmetatable, tostring, error, rawequal =
+  type, pairs, ipairs, setmetatable, tostring, error, rawequal
+local string_format = string.format
 local math_floor, math_huge = math.floor, math.huge
 
 local errors = require "exa.errors"
@@ -233,12 +234,21 @@ end
 --- runs: the client's runs resource. Returns a table that behaves like it
 --- (same methods, same fields) and tells the ledger what it sees.
 function M.track(runs, self)
-  local over = {}
-  local proxy = setmetatable({}, {
+  local over, guarded = {}, {}
+  local proxy
+  local function is_proxy(me) return rawequal(me, proxy) end
+  -- every method checks its self: client.runs.create{} (a dot for the
+  -- colon) is a validation error naming the colon, before any request
+  proxy = setmetatable({}, {
     __index = function(_, k)
+      local g = guarded[k]
+      if g ~= nil then return g end
       local m = over[k]
-      if m ~= nil then return m end
-      return runs[k]
+      if m == nil then m = runs[k] end
+      if type(m) ~= "function" or type(k) ~= "string" or k:sub(1, 1) == "_" then return m end
+      g = validate.method("client.runs", k, m, is_proxy)
+      guarded[k] = g
+      return g
     end,
     __tostring = function() return tostring(runs) end,
   })

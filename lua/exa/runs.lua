@@ -271,14 +271,21 @@ function Runs:replay(id, params, opts)
   return s, nil, nil, s
 end
 
+-- wait() and run() give up after an hour unless told otherwise: a run's own
+-- limit is an hour, and exa-js / exa-py poll for an hour by default too.
+M.DEFAULT_WAIT_TIMEOUT = 3600
+
 --- Poll get(id) until the run is terminal; returns the run. Raises a
---- "timeout" error object (with .run = the last run seen) after timeout s.
+--- "timeout" error object (with .run = the last run seen) after timeout s
+--- (default M.DEFAULT_WAIT_TIMEOUT, an hour).
 function Runs:wait(id, params, opts)
   local timeout, interval
   timeout, interval, opts = checked(self, function()
     validate.id(id, "id")
     local p = validate.wait_params(params, "wait_params")
-    return p.timeout, p.interval, call_opts(opts, "wait")
+    local t = p.timeout
+    if t == nil then t = M.DEFAULT_WAIT_TIMEOUT end
+    return t, p.interval, call_opts(opts, "wait")
   end)
   local start = clock.now()
   local delay = interval or 0.5
@@ -286,7 +293,7 @@ function Runs:wait(id, params, opts)
     local run = self:get(id, opts)
     if type(run) == "table" and TERMINAL_STATUS[run.status] then return run end
     local elapsed = clock.now() - start
-    if timeout and elapsed + delay > timeout then
+    if elapsed + delay > timeout then
       if elapsed < timeout then self._t.sleep(timeout - elapsed) end
       run = self:get(id, opts)
       if type(run) == "table" and TERMINAL_STATUS[run.status] then return run end
@@ -321,7 +328,7 @@ local OUTCOME = {
 --- Create a run and wait until it ends: the completed run (stopped early or
 --- not). A failed or cancelled run raises kind "run_failed" / "run_cancelled"
 --- with .run; params as for create, wparams = {timeout=, interval=} as for
---- wait, opts the per-call options of both.
+--- wait (the same default timeout, an hour), opts the per-call options of both.
 function Runs:run(params, wparams, opts)
   local wp = checked(self, function()
     local p = validate.wait_params(wparams, "run_wait")

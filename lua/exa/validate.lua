@@ -35,6 +35,21 @@ function M.is_integer(v)
   return type(v) == "number" and v == math_floor(v) and v ~= math_huge and v ~= -math_huge
 end
 
+--- A method called with a dot instead of a colon: `client.runs.create{...}`
+--- passes the params as self. obj is how the user reaches the object
+--- ("client.runs", "client"), name the method.
+function M.colon(obj, name)
+  invalid("self", string_format("call %s:%s(...) with a colon: %s.%s(...) passes no self", obj, name, obj, name))
+end
+
+--- fn, guarded: raises M.colon unless its first argument passes is_self.
+function M.method(obj, name, fn, is_self)
+  return function(me, ...)
+    if not is_self(me) then M.colon(obj, name) end
+    return fn(me, ...)
+  end
+end
+
 --- A run id (path parameter or previousRunId).
 function M.id(v, field)
   field = field or "id"
