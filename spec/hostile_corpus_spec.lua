@@ -22,7 +22,7 @@
 local core = require "exa.core"
 local cjson = require "cjson"
 local replay = require "helpers.hostile_replay"
-local scenarios = require "helpers.ngx_scenarios"
+local scenarios = require "helpers.scenarios"
 local nginx = require "helpers.nginx"
 
 local ROOT = nginx.root .. "/"

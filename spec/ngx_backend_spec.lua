@@ -1,3 +1,3 @@
 -- The ngx backend (lua/exa/ngx_http.lua) inside a real nginx: spec/ngx/backend.lua.
-require("helpers.ngx_scenarios").define("backend",
+require("helpers.scenarios").define("backend",
   { describe = describe, it = it, setup = setup, teardown = teardown, pending = pending })

@@ -3,7 +3,7 @@
 -- server-sent events and return the finished run as JSON.
 local nginx = require "helpers.nginx"
 local mock = require "helpers.mock"
-local scenarios = require "helpers.ngx_scenarios"
+local scenarios = require "helpers.scenarios"
 
 local EXAMPLE = nginx.root .. "/examples/openresty"
 

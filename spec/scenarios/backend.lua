@@ -493,4 +493,5 @@ return {
     }
   end,
   tests = T,
+  backends = { "ngx" }, -- the ngx backend itself, its pool, TLS and phases
 }
