@@ -1,10 +1,11 @@
--- Every error code of the contract, HTML bodies, transport failures and
--- timeouts through the ngx backend, inside nginx, with the expectations of
--- spec/client_api_errors_spec.lua; the key never leaks.
+-- Every error code of the contract, as the simulator produces them, raised
+-- as error objects; HTML bodies; transport failures and timeouts; the key
+-- never leaks. Through both backends (helpers/scenarios.lua):
+-- spec/client_api_errors_spec.lua runs it.
 local assert = require "luassert"
 
 local T = {}
-local function test(name, fn) T[#T + 1] = { name, fn } end
+local function test(name, fn, opts) T[#T + 1] = { name, fn, opts } end
 
 local KEY = "sk-errors-spec"
 
@@ -23,10 +24,13 @@ local function client(ctx, o)
   return ctx.client(o)
 end
 
+-- a client whose requests carry a simulator fault (max_retries: the client's default unless given)
 local function faulty(ctx, fault, o)
   o = o or {}
+  o.api_key = o.api_key or KEY
+  o.base_url = o.base_url or ctx.mock()
   o.headers = { ["X-Mock-Fault"] = fault }
-  return client(ctx, o)
+  return ctx.client(o)
 end
 
 test("MISSING_BETA_HEADER when betas = {}", function(ctx)
@@ -105,10 +109,11 @@ test("INVALID_OUTPUT_SCHEMA", function(ctx)
   assert.equals("invalid_request", e.kind)
 end)
 
-test("INVALID_REQUEST for an effort this server does not know", function(ctx)
+test("INVALID_REQUEST for what the client lets through (an effort this server does not know)", function(ctx)
   local c = client(ctx)
   local e = raises(ctx, c.runs.create, c.runs, { query = "q", effort = "ultra" })
   assert.equals("INVALID_REQUEST", e.code)
+  assert.equals("invalid_request", e.kind)
   assert.matches("effort", e.message)
 end)
 
@@ -143,13 +148,7 @@ end)
 
 test("an HTML error page gives a clear error with a snippet, never a decoder crash", function(ctx)
   local c = faulty(ctx, "html-error=502")
-  for _, call in ipairs{
-    function() return c.runs:list() end,
-    function() return c.runs:create{ query = "q" } end,
-    function() for _ in c.runs:stream{ query = "q" } do end end,
-    function() for _ in c.runs:replay("agent_run_x") do end end,
-  } do
-    local e = raises(ctx, call)
+  local function check(e)
     assert.equals(502, e.status)
     assert.equals("server", e.kind)
     assert.is_nil(e.code)
@@ -159,24 +158,42 @@ test("an HTML error page gives a clear error with a snippet, never a decoder cra
     assert.is_nil(e.message:find("<", 1, true))
     assert.is_true(#tostring(e) < 500)
   end
+  for _, call in ipairs{
+    function() return c.runs:list() end,
+    function() for _ in c.runs:replay("agent_run_x") do end end,
+  } do
+    check(raises(ctx, call))
+  end
+  -- a 502 from a proxy may hide a run the create made: the client looks for
+  -- its marker, the lookup meets the same proxy, and the error says the
+  -- outcome is unknown, with the proxy's error as its cause
+  for _, call in ipairs{
+    function() return c.runs:create{ query = "q" } end,
+    function() for _ in c.runs:stream{ query = "q" } do end end,
+  } do
+    local e = raises(ctx, call)
+    assert.equals("ambiguous", e.kind)
+    assert.is_string(e.client_request_id)
+    check(e.cause)
+    assert.is_nil(e.message:find("<", 1, true))
+  end
 end)
 
 test("a per-call timeout overrides the client's; the client's applies otherwise", function(ctx)
-  local c = faulty(ctx, "delay-ms=3000")
-  local t0 = ngx.now()
+  local c = faulty(ctx, "delay-ms=3000", { max_retries = 0 })
+  local t0 = ctx.now()
   local e = raises(ctx, c.runs.list, c.runs, nil, { timeout = 0.2 })
   assert.equals("timeout", e.kind)
-  local slowc = faulty(ctx, "delay-ms=3000", { timeout = 0.2 })
+  local slowc = faulty(ctx, "delay-ms=3000", { timeout = 0.2, max_retries = 0 })
   e = raises(ctx, slowc.runs.list, slowc.runs)
   assert.equals("timeout", e.kind)
-  ngx.update_time()
-  assert.is_true(ngx.now() - t0 < 2)
+  assert.is_true(ctx.now() - t0 < 2)
 end)
 
 test("a silent stream ends with a timeout after stream_idle_timeout", function(ctx)
   -- a run that lasts long, keep-alive comments far apart: the stream goes quiet
   local c = faulty(ctx, "run-seconds=600;keepalive-ms=60000", { stream_idle_timeout = 0.3,
-    base_url = ctx.mock("slow") })
+    base_url = ctx.mock("slow"), max_retries = 0 })
   local got, id = 0, nil
   local e = raises(ctx, function()
     for ev in c.runs:stream({ query = "quiet", effort = "xhigh" }, { resume = false }) do
@@ -201,21 +218,61 @@ test("transport failures are error objects too", function(ctx)
   assert.equals("dns", e.kind)
 end)
 
+-- the API key never leaks
+local LEAK_KEY = "sk_live_Z9y8X7w6V5"
+local function clean(s)
+  assert.is_nil(tostring(s):find(LEAK_KEY, 1, true), "key leaked in: " .. tostring(s))
+  assert.is_nil(tostring(s):find("Z9y8X7w6V5", 1, true), "key leaked in: " .. tostring(s))
+end
+
+local function dump(v, seen)
+  seen = seen or {}
+  if type(v) ~= "table" or seen[v] then return tostring(v) end
+  seen[v] = true
+  local parts = {}
+  for k, x in pairs(v) do parts[#parts + 1] = tostring(k) .. "=" .. dump(x, seen) end
+  local mt = getmetatable(v)
+  if type(mt) == "table" then parts[#parts + 1] = "mt=" .. dump(mt, seen) end
+  return "{" .. table.concat(parts, ",") .. "}"
+end
+
+test("the key is not in tostring(client) nor in any field reachable from it", function(ctx)
+  local c = client(ctx, { api_key = LEAK_KEY })
+  clean(tostring(c))
+  clean(dump(c))
+  clean(tostring(c.runs))
+end)
+
 test("the key is not in errors whose URL or server message echoes it", function(ctx)
-  local key = "sk_live_Z9y8X7w6V5"
-  local function clean(s)
-    assert.is_nil(tostring(s):find(key, 1, true), "key leaked in: " .. tostring(s))
-    assert.is_nil(tostring(s):find("Z9y8X7w6V5", 1, true), "key leaked in: " .. tostring(s))
-  end
+  local key = LEAK_KEY
   local c = client(ctx, { api_key = key })
-  clean(tostring(raises(ctx, c.runs.get, c.runs, key)))
-  clean(tostring(raises(ctx, c.runs.create, c.runs, { query = key, previousRunId = key })))
-  clean(tostring(raises(ctx, c.runs.list, c.runs, { cursor = key })))
+  local function check(fn, ...)
+    local e = raises(ctx, fn, ...)
+    clean(tostring(e))
+    clean(dump(e))
+  end
+  check(c.runs.get, c.runs, key)                                          -- 404 "Run <id> was not found", URL
+  check(c.runs.create, c.runs, { query = key, previousRunId = key })      -- 400 echoing previousRunId
+  check(c.runs.list, c.runs, { cursor = key })                            -- 400 echoing the cursor
+  check(c.runs.get, c.runs, key .. "!")                                   -- validation message with the value
   clean(tostring(raises(ctx, function() for _ in c.runs:replay(key) do end end)))
+  -- a key in the base URL: DNS failure messages name the host
   local d = client(ctx, { api_key = key, base_url = "http://" .. key .. ".invalid" })
-  clean(tostring(raises(ctx, d.runs.list, d.runs)))
+  clean(tostring(d))
+  check(d.runs.list, d.runs)
   local u = client(ctx, { api_key = key, base_url = "http://user:" .. key .. "@127.0.0.1:9" })
-  clean(tostring(raises(ctx, u.runs.list, u.runs)))
+  clean(tostring(u))
+  check(u.runs.list, u.runs)
+end)
+
+test("the key is not in what on_retry sees", function(ctx)
+  local msgs = {}
+  local c = client(ctx, { api_key = LEAK_KEY, retry_base_delay = 0.01, max_retries = 2,
+    headers = { ["X-Mock-Fault"] = "fail-first=1,status=503" },
+    on_retry = function(e) msgs[#msgs + 1] = tostring(e) .. dump(e) end })
+  pcall(c.runs.get, c.runs, LEAK_KEY)
+  assert.equals(1, #msgs)
+  for _, m in ipairs(msgs) do clean(m) end
 end)
 
 return {
