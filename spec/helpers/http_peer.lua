@@ -29,6 +29,7 @@
 --   /sse-big?n=&size=          n events of size bytes, as fast as the socket takes them
 --   /sse-json                  200 application/json to an sse request
 --   /hang                      reads the request and never answers
+--   /sse-chunks (POST {chunks = {hex}, framing = "chunked"|"close"})  an event stream, one write per chunk
 --   /raw?file=PATH[&keep=1][&drip=N]  the bytes of the file PATH verbatim (a whole hostile response,
 --                              head and body; drip=N: N bytes per write, 1 ms apart), then closes
 --                              the connection (keep=1: serves on)
@@ -247,6 +248,25 @@ routes["/sse-big"] = function(c, id, req)
     chunk(c, ("id: %d\ndata: %s\n\n"):format(i, pad))
   end
   send(c, "0\r\n\r\n")
+end
+
+-- POST {chunks = {hex, ...}, framing = "chunked"|"close"}: an event stream
+-- written one chunk per write, 1 ms apart (chunked: one HTTP chunk each)
+routes["/sse-chunks"] = function(c, _, req)
+  local o = cjson.decode(req.body)
+  local chunked = o.framing == "chunked"
+  send(c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n" ..
+    (chunked and "Transfer-Encoding: chunked\r\n" or "Connection: close\r\n") .. "\r\n")
+  for _, h in ipairs(o.chunks) do
+    local bytes = h:gsub("%x%x", function(x) return string.char(tonumber(x, 16)) end)
+    if #bytes > 0 then
+      if chunked then chunk(c, bytes) else send(c, bytes) end
+      sleep(0.001)
+    end
+  end
+  if chunked then send(c, "0\r\n\r\n") end
+  c:shutdown("w")
+  return "close"
 end
 
 routes["/hang"] = function() sleep(3600) end

@@ -39,6 +39,9 @@ local function context(data)
     return c
   end
 
+  --- A raw request on the backend's handle interface.
+  function ctx.start(req) return backend.start(req) end
+
   --- A raw request through the backend: {status, headers, body} or raises.
   function ctx.fetch(url, extra)
     local req = { method = "GET", url = url }

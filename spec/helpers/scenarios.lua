@@ -21,7 +21,8 @@
 -- The context a test gets is the same on both backends: ctx.backend_name
 -- ("curl" or "ngx"), ctx.exa, ctx.json, ctx.client(o) (closed after the
 -- test), ctx.mock(name) (its URL), ctx.stats(name), ctx.stored(id, name, key),
--- ctx.sleep(s), ctx.now(), ctx.fetch(url), ctx.data, ctx.peer; inside nginx
+-- ctx.sleep(s), ctx.now(), ctx.fetch(url), ctx.start(req) (a raw request on
+-- the backend's handle interface), ctx.data, ctx.peer; inside nginx
 -- also ctx.backend (the ngx backend itself, for spec/scenarios/backend.lua).
 --
 -- nginx runs LuaJIT whatever Lua busted runs under, so the ngx half runs once,
@@ -94,6 +95,11 @@ local function curl_context(env)
   end
   function ctx.stats(name) return assert(env.servers[name or "main"], "no mock " .. tostring(name)):stats() end
   ctx.sleep, ctx.now = clock.sleep, clock.now
+  --- A raw request on the backend's handle interface (headers / next_event / finish / close).
+  function ctx.start(req)
+    ctx.multi = ctx.multi or require("exa.core").multi()
+    return ctx.multi:request(req)
+  end
   function ctx.fetch(url, extra)
     local core = require "exa.core"
     local m = core.multi()
@@ -164,6 +170,7 @@ function M.define(file, b)
             return tostring(msg) .. "\n" .. debug.traceback("", 2)
           end)
           for _, c in ipairs(ctx.clients) do pcall(c.close, c) end
+          if ctx.multi then ctx.multi:close() end
           assert.is_true(ok, tostring(err))
         end)
       end)
