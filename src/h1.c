@@ -132,7 +132,7 @@ static void done(exa_h1 *h) {
   exa_resp_end(h->r);
 }
 
-int exa_h1_frame(exa_h1 *h) {
+static int frame(exa_h1 *h) {
   exa_resp *r = h->r;
   coding_state c = {0, 0, 0};
   length_state l = {0, 0};
@@ -185,6 +185,13 @@ int exa_h1_frame(exa_h1 *h) {
   h->keep = 0;
   h->mode = EXA_H1_CLOSE;
   return 0;
+}
+
+int exa_h1_frame(exa_h1 *h) {
+  if (frame(h) == 0) return 0;
+  /* a head whose framing is refused is not one to read: the reader sees the error */
+  h->r->head_done = 0;
+  return -1;
 }
 
 /* Append b[0..n) to the pending line, within the bounds. */

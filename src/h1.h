@@ -67,7 +67,8 @@ void exa_h1_init(exa_h1 *h, exa_resp *r, int raw_head, int is_head);
 void exa_h1_free(exa_h1 *h); /* idempotent */
 
 /* The final head is complete (r->head_done): choose the body's framing.
- * 0, or -1 (r->ek says why). */
+ * 0, or -1 (r->ek says why, and r->head_done is cleared: the head is not
+ * one to hand out). */
 int exa_h1_frame(exa_h1 *h);
 
 /* Bytes as they came off the connection.  EXA_RESP_OK: all taken (bytes past
