@@ -37,8 +37,10 @@ static int fail(exa_h1 *h, int kind, const char *code, const char *what, const c
 
 /* The next header named name (lower case) after *pos (start: *pos = NULL). */
 static const char *next_header(const exa_resp *r, const char *name, const char **pos, size_t *vlen) {
-  const char *p = *pos ? *pos : r->hdrs.p, *end = r->hdrs.p + r->hdrs.len;
-  if (r->hdrs.p == NULL) return NULL;
+  const char *p, *end;
+  if (r->hdrs.p == NULL) return NULL; /* no header yet: no arithmetic on NULL */
+  p = *pos ? *pos : r->hdrs.p;
+  end = r->hdrs.p + r->hdrs.len;
   while (p < end) {
     const char *n = p, *v = n + strlen(n) + 1;
     p = v + strlen(v) + 1;
