@@ -5,14 +5,14 @@
 
 enum { CS_SIZE, CS_SIZE_WS, CS_EXT, CS_SIZE_CR, CS_DATA, CS_DATA_CR, CS_DATA_LF, CS_TRAILER };
 
-static char lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c; }
-static int is_sp(char c) { return c == ' ' || c == '\t'; }
+static char h1_lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c; }
+static int h1_sp(char c) { return c == ' ' || c == '\t'; }
 
 static int ieqn(const char *a, size_t an, const char *b) {
   size_t i, bn = strlen(b);
   if (an != bn) return 0;
   for (i = 0; i < an; i++)
-    if (lower(a[i]) != lower(b[i])) return 0;
+    if (h1_lower(a[i]) != h1_lower(b[i])) return 0;
   return 1;
 }
 
@@ -27,7 +27,7 @@ void exa_h1_init(exa_h1 *h, exa_resp *r, int raw_head, int is_head) {
 
 void exa_h1_free(exa_h1 *h) { exa_buf_free(&h->line); }
 
-static int fail(exa_h1 *h, int kind, const char *code, const char *what, const char *s, size_t n) {
+static int h1_fail(exa_h1 *h, int kind, const char *code, const char *what, const char *s, size_t n) {
   if (h->r->ek != EXA_EK_NONE) return -1;
   h->code = code;
   if (s) exa_resp_fail(h->r, kind, -1, "%s: '%.*s'", what, (int)(n > 60 ? 60 : n), s);
@@ -67,8 +67,8 @@ static int each_element(exa_h1 *h, const char *name, elem_fn fn, void *ud) {
       int rc;
       while (i < vn && v[i] != ',') i++;
       e = i;
-      while (s < e && is_sp(v[s])) s++;
-      while (e > s && is_sp(v[e - 1])) e--;
+      while (s < e && h1_sp(v[s])) s++;
+      while (e > s && h1_sp(v[e - 1])) e--;
       if ((rc = fn(h, v + s, e - s, ud)) != 0) return rc;
       if (i >= vn) break;
       i++;
@@ -91,11 +91,11 @@ static int coding_fn(exa_h1 *h, const char *s, size_t n, void *ud) {
   if (n == 0) return 0; /* "a, , b": empty list elements are allowed and ignored */
   c->count++;
   if (ieqn(s, n, "chunked")) {
-    if (c->chunked) return fail(h, EXA_EK_TRANSPORT, "bad_coding", "Transfer-Encoding applies chunked twice", NULL, 0);
+    if (c->chunked) return h1_fail(h, EXA_EK_TRANSPORT, "bad_coding", "Transfer-Encoding applies chunked twice", NULL, 0);
     c->chunked = c->last_chunked = 1;
     return 0;
   }
-  return fail(h, EXA_EK_TRANSPORT, "bad_coding", "unsupported transfer coding (only chunked is read)", s, n);
+  return h1_fail(h, EXA_EK_TRANSPORT, "bad_coding", "unsupported transfer coding (only chunked is read)", s, n);
 }
 
 typedef struct length_state {
@@ -107,16 +107,16 @@ static int length_fn(exa_h1 *h, const char *s, size_t n, void *ud) {
   length_state *l = (length_state *)ud;
   unsigned long long v = 0;
   size_t i, z = 0;
-  if (n == 0) return fail(h, EXA_EK_TRANSPORT, "bad_length", "the response has an empty Content-Length", NULL, 0);
+  if (n == 0) return h1_fail(h, EXA_EK_TRANSPORT, "bad_length", "the response has an empty Content-Length", NULL, 0);
   while (z < n && s[z] == '0') z++; /* leading zeros: 010 is 10 */
-  if (n - z > 18) return fail(h, EXA_EK_TRANSPORT, "bad_length", "the response has an invalid Content-Length", s, n);
+  if (n - z > 18) return h1_fail(h, EXA_EK_TRANSPORT, "bad_length", "the response has an invalid Content-Length", s, n);
   for (i = 0; i < n; i++) {
     if (s[i] < '0' || s[i] > '9')
-      return fail(h, EXA_EK_TRANSPORT, "bad_length", "the response has an invalid Content-Length", s, n);
+      return h1_fail(h, EXA_EK_TRANSPORT, "bad_length", "the response has an invalid Content-Length", s, n);
     v = v * 10 + (unsigned long long)(s[i] - '0');
   }
   if (l->seen && l->n != v)
-    return fail(h, EXA_EK_TRANSPORT, "bad_length", "the response has conflicting Content-Length values", s, n);
+    return h1_fail(h, EXA_EK_TRANSPORT, "bad_length", "the response has conflicting Content-Length values", s, n);
   l->seen = 1;
   l->n = v;
   return 0;
@@ -125,7 +125,7 @@ static int length_fn(exa_h1 *h, const char *s, size_t n, void *ud) {
 static int encoding_fn(exa_h1 *h, const char *s, size_t n, void *ud) {
   (void)ud;
   if (n == 0 || ieqn(s, n, "identity")) return 0;
-  return fail(h, EXA_EK_TRANSPORT, "content_encoding",
+  return h1_fail(h, EXA_EK_TRANSPORT, "content_encoding",
               "the response has a Content-Encoding; no content coding is asked for or decoded", s, n);
 }
 
@@ -157,7 +157,7 @@ static int frame(exa_h1 *h) {
   has_cl = next_header(r, "content-length", &pos, &vn) != NULL;
   if (has_te) {
     if (each_element(h, "transfer-encoding", coding_fn, &c)) return -1;
-    if (c.count == 0) return fail(h, EXA_EK_TRANSPORT, "bad_coding", "the response has an empty Transfer-Encoding", NULL, 0);
+    if (c.count == 0) return h1_fail(h, EXA_EK_TRANSPORT, "bad_coding", "the response has an empty Transfer-Encoding", NULL, 0);
     if (has_cl) h->keep = 0; /* RFC 9112 6.1: chunked wins, and the connection closes after */
     h->mode = EXA_H1_CHUNKED;
     h->cs = CS_SIZE;
@@ -197,7 +197,7 @@ int exa_h1_frame(exa_h1 *h) {
 }
 
 /* Append b[0..n) to the pending line, within the bounds. */
-static int line_add(exa_h1 *h, const char *b, size_t n) {
+static int h1_line_add(exa_h1 *h, const char *b, size_t n) {
   exa_resp *r = h->r;
   if (n > EXA_H1_MAX_LINE - h->line.len) {
     exa_resp_fail(r, EXA_EK_TOO_LARGE, -1, "a response head line exceeds %lu bytes", (unsigned long)EXA_H1_MAX_LINE);
@@ -229,11 +229,11 @@ static size_t head_bytes(exa_h1 *h, const char *b, size_t n) {
   while (used < n) {
     const char *nl = (const char *)memchr(b + used, '\n', n - used);
     size_t seg = nl ? (size_t)(nl - (b + used)) + 1 : n - used;
-    if (line_add(h, b + used, seg)) return (size_t)-1;
+    if (h1_line_add(h, b + used, seg)) return (size_t)-1;
     used += seg;
     if (!nl) break;
     if (h->mode == EXA_H1_HEAD && !r->in_head && !status_line_ok(h, h->line.p, h->line.len)) {
-      fail(h, EXA_EK_TRANSPORT, "bad_response", "the server did not answer with an HTTP/1.x status line", h->line.p,
+      h1_fail(h, EXA_EK_TRANSPORT, "bad_response", "the server did not answer with an HTTP/1.x status line", h->line.p,
            h->line.len);
       return (size_t)-1;
     }
@@ -261,19 +261,26 @@ static int take(exa_h1 *h, const char *b, size_t n) {
   return exa_resp_take(h->r, b, n) == EXA_RESP_OK ? 0 : -1;
 }
 
-static int bad_chunk(exa_h1 *h, const char *what) { return fail(h, EXA_EK_TRANSPORT, "bad_chunk", what, NULL, 0); }
+static int bad_chunk(exa_h1 *h, const char *what) { return h1_fail(h, EXA_EK_TRANSPORT, "bad_chunk", what, NULL, 0); }
 
 static int hexval(char c) {
   if (c >= '0' && c <= '9') return c - '0';
-  c = lower(c);
+  c = h1_lower(c);
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   return -1;
 }
 
-/* The end of a chunk-size line. */
-static void size_line_end(exa_h1 *h) {
+/* The end of a chunk-size line: a chunk bigger than what max_body still
+ * allows is refused before its bytes are read. */
+static int size_line_end(exa_h1 *h) {
+  exa_resp *r = h->r;
   h->cs = h->left == 0 ? CS_TRAILER : CS_DATA;
   h->line.len = 0;
+  if (!r->is_sse && h->left > (unsigned long long)(r->cfg.max_body - r->body.len)) {
+    exa_resp_fail(r, EXA_EK_TOO_LARGE, -1, "response body exceeds max_body (%lu bytes)", (unsigned long)r->cfg.max_body);
+    return -1;
+  }
+  return 0;
 }
 
 /* Chunked body bytes: returns the bytes used, or (size_t)-1. */
@@ -293,11 +300,12 @@ static size_t chunked(exa_h1 *h, const char *b, size_t n) {
           break;
         }
         if (h->digits == 0) return (size_t)bad_chunk(h, "a chunk-size line without a hex size");
-        if (is_sp(ch)) h->cs = CS_SIZE_WS;
+        if (h1_sp(ch)) h->cs = CS_SIZE_WS;
         else if (ch == ';') h->cs = CS_EXT;
         else if (ch == '\r') h->cs = CS_SIZE_CR;
-        else if (ch == '\n') size_line_end(h);
-        else return (size_t)bad_chunk(h, "a chunk size with bytes after its hex digits (not an extension)");
+        else if (ch == '\n') {
+          if (size_line_end(h)) return (size_t)-1;
+        } else return (size_t)bad_chunk(h, "a chunk size with bytes after its hex digits (not an extension)");
         h->linelen++;
         i++;
         break;
@@ -305,8 +313,9 @@ static size_t chunked(exa_h1 *h, const char *b, size_t n) {
       case CS_SIZE_WS:
         if (ch == ';') h->cs = CS_EXT;
         else if (ch == '\r') h->cs = CS_SIZE_CR;
-        else if (ch == '\n') size_line_end(h);
-        else if (!is_sp(ch)) return (size_t)bad_chunk(h, "a chunk size with bytes after its hex digits (not an extension)");
+        else if (ch == '\n') {
+          if (size_line_end(h)) return (size_t)-1;
+        } else if (!h1_sp(ch)) return (size_t)bad_chunk(h, "a chunk size with bytes after its hex digits (not an extension)");
         h->linelen++;
         i++;
         break;
@@ -322,14 +331,14 @@ static size_t chunked(exa_h1 *h, const char *b, size_t n) {
           h->linelen++;
           i++;
         } else if (e) {
-          size_line_end(h);
+          if (size_line_end(h)) return (size_t)-1;
           i++;
         }
         break;
       }
       case CS_SIZE_CR:
         if (ch != '\n') return (size_t)bad_chunk(h, "a CR without LF in a chunk-size line");
-        size_line_end(h);
+        if (size_line_end(h)) return (size_t)-1;
         i++;
         break;
       case CS_DATA: {
@@ -420,12 +429,12 @@ int exa_h1_eof(exa_h1 *h) {
       done(h);
       return 0;
     case EXA_H1_HEAD:
-      if (h->fed == 0) return fail(h, EXA_EK_TRANSPORT, "empty_reply", "the server closed the connection without answering", NULL, 0);
-      return fail(h, EXA_EK_TRANSPORT, "closed_early", "the response ended before its headers", NULL, 0);
+      if (h->fed == 0) return h1_fail(h, EXA_EK_TRANSPORT, "empty_reply", "the server closed the connection without answering", NULL, 0);
+      return h1_fail(h, EXA_EK_TRANSPORT, "closed_early", "the response ended before its headers", NULL, 0);
     case EXA_H1_LENGTH:
-      return fail(h, EXA_EK_TRANSPORT, "closed_early", "the connection closed before the end of the body (Content-Length)", NULL, 0);
+      return h1_fail(h, EXA_EK_TRANSPORT, "closed_early", "the connection closed before the end of the body (Content-Length)", NULL, 0);
     default:
-      return fail(h, EXA_EK_TRANSPORT, "closed_early", "the connection closed before the end of the chunked body", NULL, 0);
+      return h1_fail(h, EXA_EK_TRANSPORT, "closed_early", "the connection closed before the end of the chunked body", NULL, 0);
   }
 }
 
