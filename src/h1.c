@@ -199,6 +199,10 @@ int exa_h1_frame(exa_h1 *h) {
 /* Append b[0..n) to the pending line, within the bounds. */
 static int h1_line_add(exa_h1 *h, const char *b, size_t n) {
   exa_resp *r = h->r;
+  if (h->mode == EXA_H1_CHUNKED && n > EXA_H1_MAX_TRAILER - h->line.len) {
+    h1_fail(h, EXA_EK_TRANSPORT, "bad_trailer", "a trailer line over 4 KiB (libcurl 7.88 refuses those too)", NULL, 0);
+    return -1;
+  }
   if (n > EXA_H1_MAX_LINE - h->line.len) {
     exa_resp_fail(r, EXA_EK_TOO_LARGE, -1, "a response head line exceeds %lu bytes", (unsigned long)EXA_H1_MAX_LINE);
     return -1;

@@ -20,7 +20,8 @@
  *   body     chunked decoding (hex sizes of at most EXA_H1_MAX_DIGITS digits,
  *            nothing but optional whitespace, ';' extensions (ignored) or the
  *            line end after them; the size line at most EXA_H1_MAX_LINE;
- *            trailers counted against the head bound), length and close
+ *            trailers counted against the head bound, one at most
+ *            EXA_H1_MAX_TRAILER), length and close
  *            bodies; decoded bytes go to exa_resp_take (the framer for an
  *            event stream, the bounded buffer otherwise)
  *   reuse    exa_h1_keepalive: the body ended exactly where the bytes did,
@@ -34,7 +35,7 @@
  *
  * Failures go into the exa_resp (first one wins); h->code names the
  * condition for the ones found here ("bad_response", "bad_chunk",
- * "bad_length", "bad_coding", "content_encoding", "empty_reply",
+ * "bad_length", "bad_coding", "bad_trailer", "content_encoding", "empty_reply",
  * "closed_early"), NULL for resp.c's own.
  */
 #ifndef EXA_H1_H
@@ -44,6 +45,7 @@
 
 #define EXA_H1_MAX_LINE ((size_t)100 << 10) /* one head, trailer or chunk-size line */
 #define EXA_H1_MAX_DIGITS 16                /* hex digits of a chunk size */
+#define EXA_H1_MAX_TRAILER ((size_t)4096)   /* one trailer line, as libcurl 7.88's bound */
 
 enum { EXA_H1_HEAD = 0, EXA_H1_LENGTH, EXA_H1_CHUNKED, EXA_H1_CLOSE, EXA_H1_PASS, EXA_H1_DONE };
 

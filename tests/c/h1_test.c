@@ -194,6 +194,13 @@ static void test_chunked(void) {
              "16 digits: over max_body at once");
   expect_err(H200 "Transfer-Encoding: chunked\r\n\r\n2\r\nok\r\n", EXA_EK_TRANSPORT, "closed_early", "no last chunk");
   {
+    static char t[6000];
+    snprintf(t, sizeof t, H200 "Transfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-T: %04094d\r\n\r\n", 0);
+    expect_err(t, EXA_EK_TRANSPORT, "bad_trailer", "a trailer line of 4 KiB + 1");
+    snprintf(t, sizeof t, H200 "Transfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-T: %04084d\r\n\r\n", 0);
+    expect_ok(t, 200, "ok", "a trailer line of 4 KiB - 9");
+  }
+  {
     /* the 0x40 stream: the event before it is delivered, then the error */
     res o;
     all_splits(H200 "Content-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
