@@ -73,9 +73,9 @@ local cases = {
   { name = "short-body", bytes = head("HTTP/1.1 200 OK", { "Content-Length: 100" }) .. "only this",
     expect = { kind = "transport", code = 18 } },
   { name = "bad-chunk-size", bytes = head("HTTP/1.1 200 OK", { "Transfer-Encoding: chunked" }) .. "zz\r\nabc\r\n0\r\n\r\n",
-    expect = { kind = "transport", code = 56 } },
+    expect = { kind = "transport", message = "chunk%-size line without a hex size" } }, -- h1.c, before curl (56)
   { name = "bad-gzip", bytes = head("HTTP/1.1 200 OK", { "Content-Encoding: gzip", "Content-Length: 10" }) .. "notgzip!!!",
-    expect = { kind = "transport", code = 61 } },
+    expect = { kind = "transport", message = "Content%-Encoding" } }, -- no coding is asked for or decoded (h1.c)
   { name = "conflicting-length", bytes = head("HTTP/1.1 200 OK", { "Content-Length: 2", "Content-Length: 3" }) .. "ok!",
     expect = { kind = "transport", message = "conflicting Content%-Length" } }, -- curl 7.88 takes the last
   { name = "repeated-length", bytes = head("HTTP/1.1 200 OK", { "Content-Length: 2", "Content-Length: 2" }) .. "ok",
