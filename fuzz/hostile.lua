@@ -189,7 +189,9 @@ local more = {
   { name = "length-space-before-colon", bytes = ok200({ "Content-Length : 2" }, "ok"), expect = BAD_HEAD },
   { name = "sse-length-space-before-colon", sse = true,
     bytes = sse_head { "Content-Length : 33" } .. two, expect = BAD_HEAD }, -- accepted, the 2nd event is lost
-  { name = "space-in-header-name", bytes = ok200({ "X A: b", "Content-Length: 2" }, "ok"), expect = BAD_HEAD },
+  { name = "space-in-header-name", bytes = ok200({ "X A: b", "Content-Length: 2" }, "ok"), expect = BAD_HEAD,
+    also = { { status = 200, body = "ok" } }, why = "RFC 9110 §5.1: a field name is a token, but RFC 9112 says what "
+      .. "a recipient must do only for whitespace just before the colon (§5.1): an unknown bad name may be kept" },
   { name = "empty-header-name", bytes = ok200({ ": b", "Content-Length: 2" }, "ok"), expect = BAD_HEAD },
   { name = "header-empty-value", bytes = ok200({ "X-Empty:", "Content-Length: 2" }, "ok"),
     expect = { status = 200, body = "ok", header = { ["x-empty"] = "" } } },

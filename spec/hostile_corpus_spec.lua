@@ -29,48 +29,18 @@ local ROOT = nginx.root .. "/"
 local CORPUS = ROOT .. "fuzz/corpus/hostile/"
 local CASES = dofile(ROOT .. "fuzz/hostile.lua")
 
-local LENIENT = "libcurl's lenient head parser (RFC 9112 §5.1: no whitespace before the colon; names are tokens)"
-local CL = "libcurl reads Content-Length with strtoll (RFC 9110 §8.6: 1*DIGIT, one value)"
-local NGX_HEAD = "ngx_http.lua's own head reader (RFC 9112 §4/§5)"
-local NGX_TE = "ngx_http.lua matches chunked as a suffix and decodes no other coding (RFC 9112 §6.1)"
+-- Before branch h1 (the one C HTTP/1 reader) was merged, 19 cases failed on
+-- curl and 50 on ngx (the commit that added this spec lists them); after it:
 local KNOWN = {
   curl = {
-    ["status-600"] = "libcurl takes any three digits (RFC 9110 §15: 100-599)",
-    ["status-999"] = "libcurl takes any three digits (RFC 9110 §15: 100-599)",
-    ["status-http2-on-h1"] = "libcurl takes HTTP/2 on an HTTP/1 connection (RFC 9112 §2.3: HTTP/DIGIT.DIGIT)",
-    ["space-before-colon"] = LENIENT, ["tab-before-colon"] = LENIENT, ["length-space-before-colon"] = LENIENT,
-    ["sse-length-space-before-colon"] = LENIENT, ["space-in-header-name"] = LENIENT,
-    ["empty-header-name"] = LENIENT,
-    ["length-signed-plus"] = CL, ["length-spaced"] = CL, ["length-hex"] = CL, ["length-trailing-junk"] = CL,
-    ["length-overflow"] = CL, ["length-list-differ"] = CL,
-    ["te-chunked-chunked"] = "chunked applied twice is decoded once (RFC 9112 §6.1)",
-    ["sse-chunk-0x40"] = "issue 13: the event stream ends cleanly at the bad chunk size",
-    ["endless-chunk-ext"] = "libcurl reads chunk extensions without a bound",
+    ["status-http2-on-h1"] = "libcurl takes an HTTP/2 status line on an HTTP/1 connection before h1.c "
+      .. "sees the head (RFC 9112 §2.3: HTTP-version is HTTP/DIGIT.DIGIT)",
   },
   ngx = {
-    ["folded-first"] = NGX_HEAD, ["folded-first-tab"] = NGX_HEAD, ["no-colon-line"] = NGX_HEAD,
-    ["nul-in-header-name"] = NGX_HEAD, ["nul-in-header-value"] = NGX_HEAD, ["nul-in-content-type"] = NGX_HEAD,
-    ["sse-nul-in-content-type"] = NGX_HEAD, ["sse-nul-in-header-name"] = NGX_HEAD,
-    ["sse-nul-in-header-value"] = NGX_HEAD, ["status-nul-in-reason"] = NGX_HEAD,
-    ["status-2000"] = NGX_HEAD, ["status-2001"] = NGX_HEAD, ["status-200OK"] = NGX_HEAD, ["status-4040"] = NGX_HEAD,
-    ["status-5030"] = NGX_HEAD, ["status-600"] = NGX_HEAD, ["status-999"] = NGX_HEAD, ["sse-status-2000"] = NGX_HEAD,
-    ["space-before-colon"] = NGX_HEAD, ["tab-before-colon"] = NGX_HEAD, ["length-space-before-colon"] = NGX_HEAD,
-    ["sse-length-space-before-colon"] = NGX_HEAD, ["space-in-header-name"] = NGX_HEAD,
-    ["empty-header-name"] = NGX_HEAD, ["obs-fold-length"] = NGX_HEAD,
-    ["header-line-200k"] = "no line bound; curl refuses lines over 100 KiB",
-    ["sse-header-line-200k"] = "no line bound; curl refuses lines over 100 KiB",
-    ["interim-storm"] = "each 1xx head resets the head bound", ["sse-interim-storm"] = "each 1xx head resets the head bound",
-    ["endless-1xx"] = "each 1xx head resets the head bound", ["sse-endless-1xx"] = "each 1xx head resets the head bound",
-    ["chunk-trailers-huge"] = "trailers have no bound", ["sse-chunk-trailers-huge"] = "trailers have no bound",
-    ["endless-trailers"] = "trailers have no bound", ["sse-endless-trailers"] = "trailers have no bound",
-    ["chunk-trailer-no-colon"] = "trailer lines are not checked; curl refuses this one",
-    ["length-empty"] = "a plain Lua error, no kind", ["length-blank"] = "a plain Lua error, no kind",
-    ["sse-length-empty"] = "a plain Lua error, no kind",
-    ["te-notchunked"] = NGX_TE, ["te-chunked-not"] = NGX_TE, ["te-gzip-chunked"] = NGX_TE,
-    ["te-gzip-then-chunked-headers"] = NGX_TE, ["te-chunked-gzip"] = NGX_TE, ["te-chunked-chunked"] = NGX_TE,
-    ["sse-te-notchunked"] = NGX_TE, ["sse-te-chunked-not"] = NGX_TE, ["sse-te-gzip-chunked"] = NGX_TE,
-    ["chunk-0x40"] = "the chunk size is read as 0: the body ends cleanly (issue 13)",
-    ["sse-chunk-0x40"] = "the chunk size is read as 0: the stream ends cleanly (issue 13)",
+    ["status-nul-in-reason"] = "h1.c keeps a NUL in the reason phrase (RFC 9110 §5.5 allows refusing or "
+      .. "replacing it) where libcurl refuses it: the ngx path accepts what the curl path refuses",
+    ["obs-fold-length"] = "h1.c joins the folded Content-Length (RFC 9112 §5.2 allows it) where libcurl "
+      .. "refuses it: the ngx path accepts what the curl path refuses",
   },
 }
 
