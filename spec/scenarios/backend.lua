@@ -302,11 +302,11 @@ test("reports a refused connection, an unknown host and a bad URL", function(ctx
   assert.is_nil(r)
   assert.equal("connect", err.kind)
   assert.matches("127.0.0.1:1", err.message)
-  _, err = ctx.backend.start{ method = "GET", url = "http://no-such-host.invalid/" }:finish()
+  r, err = ctx.backend.start{ method = "GET", url = "http://no-such-host.invalid/" }:finish()
   assert.equal("dns", err.kind)
   assert.matches("no%-such%-host", err.message)
   assert.matches("resolver", err.message)
-  _, err = ctx.backend.start{ method = "GET", url = "file:///etc/passwd" }:finish()
+  r, err = ctx.backend.start{ method = "GET", url = "file:///etc/passwd" }:finish()
   assert.equal("transport", err.kind)
   local h = ctx.backend.start{ method = "GET", url = "ftp://x/" }
   assert.equal("transport", select(2, h:headers()).kind)
