@@ -105,6 +105,7 @@ test("interleaves two streams in two coroutines", function(ctx)
   local cos = { consumer("first"), consumer("second") }
   local got = { {}, {} }
   local finished = { false, false }
+  local switches, last = 0, nil
   while not (finished[1] and finished[2]) do
     for i = 1, 2 do
       if not finished[i] then
@@ -114,10 +115,13 @@ test("interleaves two streams in two coroutines", function(ctx)
           finished[i] = true
         else
           got[i][#got[i] + 1] = ev
+          if last ~= i then switches = switches + 1 end
+          last = i
         end
       end
     end
   end
+  assert.is_true(switches > 4)
   for i = 1, 2 do
     local evs = got[i]
     assert.equals("agent_run.completed", evs[#evs].event)
