@@ -29,7 +29,7 @@ local ROOT = nginx.root .. "/"
 local CORPUS = ROOT .. "fuzz/corpus/hostile/"
 local CASES = dofile(ROOT .. "fuzz/hostile.lua")
 
--- Before branch h1 (the one C HTTP/1 reader) was merged, 19 cases failed on
+-- Before branch h1 (the one C HTTP/1 reader) was merged, 18 cases failed on
 -- curl and 50 on ngx (the commit that added this spec lists them); after it:
 local KNOWN = {
   curl = {
