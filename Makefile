@@ -6,7 +6,7 @@
 #   make bench   timings, written to bench/results/
 #   make bench-ngx   OpenResty only: a location's latency while 20 runs stream (ngx vs curl transport)
 #   make sanitize / make valgrind   the whole suite under ASan+UBSan / valgrind memcheck
-#   make fuzz    libFuzzer on the SSE framer, resp.c and json.c (SECS=60 per target)
+#   make fuzz    libFuzzer on the SSE framer, resp.c, h1.c and json.c (SECS=60 per target)
 #   make docs    the API reference from the source comments (LDoc), in docs/api/
 #   make dist    the source rocks in dist/, each installed into an empty tree and smoke-tested
 #   make rock    what LuaRocks runs to build exa.core (see the rockspecs)
@@ -98,7 +98,7 @@ valgrind: deps-test
 	@$(MAKE) --no-print-directory build
 	@scripts/sanitize.sh valgrind
 
-# libFuzzer on the framer, resp.c and json.c (clang), SECS per target: make fuzz SECS=120
+# libFuzzer on the framer, resp.c, h1.c and json.c (clang), SECS per target: make fuzz SECS=120
 fuzz:
 	@fuzz/run.sh $(or $(SECS),60)
 

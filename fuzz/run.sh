@@ -3,6 +3,7 @@
 # with clang (ASan+UBSan) and run each in turn (default 60 s each):
 #   sse    the SSE framer against a literal reference parser (fuzz/sse_fuzz.c)
 #   resp   resp.c: head lines, body chunks, the event queue (fuzz/resp_fuzz.c)
+#   h1     h1.c: a whole response as bytes, whole / in pieces / bytewise (fuzz/h1_fuzz.c)
 #   json   json.c's glue around lua-cjson, Lua 5.4 linked in (fuzz/json_fuzz.c)
 # Corpora live in build/fuzz/<target>/corpus (seeded from the conformance cases,
 # fuzz/corpus/hostile and spec/fixtures), crashes in build/fuzz/<target>/.
@@ -12,7 +13,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(sse resp json)
+[ ${#targets[@]} -gt 0 ] || targets=(sse resp h1 json)
 out=build/fuzz
 cc=$(command -v clang-14 || command -v clang) || { echo "fuzz: needs clang (apt-get install clang)"; exit 2; }
 FLAGS=(-std=c99 -D_POSIX_C_SOURCE=200809L -g -O1 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
@@ -29,6 +30,7 @@ build() {
   case "$t" in
     sse) "$cc" "${FLAGS[@]}" fuzz/sse_fuzz.c src/sse.c tests/c/sse_ref.c -o "$out/$t/fuzzer" ;;
     resp) "$cc" "${FLAGS[@]}" fuzz/resp_fuzz.c src/resp.c src/sse.c -o "$out/$t/fuzzer" ;;
+    h1) "$cc" "${FLAGS[@]}" fuzz/h1_fuzz.c src/h1.c src/resp.c src/sse.c -o "$out/$t/fuzzer" ;;
     json) "$cc" "${FLAGS[@]}" -I/usr/include/lua5.4 fuzz/json_fuzz.c src/json.c -llua5.4 -lm -o "$out/$t/fuzzer" ;;
     *) echo "fuzz: unknown target $t"; return 1 ;;
   esac
@@ -61,6 +63,24 @@ LUA
           { printf "\\x$cfg\\x07"; head -c 8192 "$f"; } >"$dir/$b-$cfg"
         done
       done ;;
+    h1) # the hostile responses and spec/fixtures/h1_cases.lua (first 8 KiB), plain and event stream
+      for f in fuzz/corpus/hostile/*.http; do
+        b=$(basename "$f" .http)
+        for cfg in 00 01 29; do
+          { printf "\\x$cfg\\x07"; head -c 8192 "$f"; } >"$dir/$b-$cfg"
+        done
+      done
+      [ -n "$lua" ] && "$lua" - "$dir" <<'LUA'
+local dir = arg[1]
+for _, c in ipairs(dofile("spec/fixtures/h1_cases.lua")) do
+  for _, cfg in ipairs { "\0", "\1" } do
+    local o = assert(io.open(("%s/h1-%s-%d"):format(dir, c.name, cfg:byte()), "wb"))
+    o:write(cfg, "\7", c.bytes:sub(1, 8190))
+    o:close()
+  end
+end
+LUA
+      ;;
     json) # JSON the client meets
       for f in spec/fixtures/*.json; do head -c 8192 "$f" >"$dir/$(basename "$f")"; done
       printf '%s' '{"a":[],"b":[1,2.5,-0,1e400,12345678901234567890],"c":{"d":null,"e":"\\/x\\u0000"}}' >"$dir/mixed"

@@ -1,7 +1,7 @@
 -- http_trust_spec.lua - exa.core against hostile and broken servers (issue 7):
 -- no crash whatever the bytes, no request sent twice when the caller says so,
--- every hostile response of fuzz/hostile.lua (fuzz/corpus/hostile/) ending
--- exactly as that file says, bounded heads, timeouts that mean what they say.
+-- bounded heads, timeouts that mean what they say. Every hostile response of
+-- fuzz/hostile.lua is replayed through both backends by hostile_corpus_spec.lua.
 -- The peer is spec/helpers/http_peer.lua on loopback; /raw serves a file verbatim.
 local core = require "exa.core"
 local cjson = require "cjson"
@@ -18,7 +18,6 @@ local function abspath(p)
 end
 
 local CORPUS = abspath(ROOT .. "fuzz/corpus/hostile/")
-local CASES = dofile(ROOT .. "fuzz/hostile.lua")
 
 local function lua_cmd()
   local tag = os.getenv("EXA_TEST_LUA_TAG") or "5.4"
@@ -70,14 +69,6 @@ describe("exa.core against hostile servers", function()
       "file=" .. CORPUS .. name .. ".http"
   end
 
-  it("has its corpus on disk as fuzz/hostile.lua describes it", function()
-    for _, c in ipairs(CASES) do
-      local f = assert(io.open(CORPUS .. c.name .. ".http", "rb"), c.name)
-      assert.equal(c.bytes, f:read("*a"), c.name .. ": run lua5.4 fuzz/hostile.lua fuzz/corpus/hostile")
-      f:close()
-    end
-  end)
-
   it("survives a folded first header line after a normal response on the same connection", function()
     -- libcurl 7.88 kept a stale header pointer across curl_easy_reset: with
     -- pooled easy handles this sequence was a double free (SIGABRT/SIGSEGV)
@@ -126,58 +117,6 @@ describe("exa.core against hostile servers", function()
     assert.equal(2, hits) -- the contrast: libcurl sent it again on a new connection by itself
     assert.has_error(function() core.multi():request { method = "GET", url = base, fresh_connect = 1 } end,
       "request: spec.fresh_connect must be a boolean")
-  end)
-
-  describe("each hostile response ends as fuzz/hostile.lua says", function()
-    local function each(c, drip)
-      it(c.name .. (drip and " (" .. drip .. " bytes per write)" or ""), function()
-        local m = core.multi()
-        local t = m:request { method = "GET", url = raw(c.name, false, drip), sse = c.sse, max_line = c.max_line,
-          max_event = c.max_event, timeout = 10000, fresh_connect = true }
-        local x = c.expect
-        local status, headers, body, events, partial, err
-        if c.sse then
-          events = 0
-          local ev, e, p
-          repeat
-            ev, e, p = t:next_event()
-            if ev then events = events + 1 end
-          until not ev
-          if e and e.kind == "sse" and e.message:match("not an event stream") then
-            local r = assert(t:finish())
-            status, headers, body, events = r.status, r.headers, r.body, nil
-          elseif e then
-            err = e
-          else
-            status, headers = t:headers()
-            partial = p
-          end
-        else
-          local r, e = t:finish()
-          if r then status, headers, body = r.status, r.headers, r.body else err = e end
-        end
-        if x.kind then
-          assert.is_table(err, "expected an error, got status " .. tostring(status))
-          assert.equal(x.kind, err.kind, err.message)
-          if x.code then assert.equal(x.code, err.code, err.message) end
-          if x.message then assert.matches(x.message, err.message) end
-        else
-          assert.is_nil(err, err and err.message)
-          assert.equal(x.status, status)
-          if x.body then assert.equal(x.body, body) end
-          for k, v in pairs(x.header or {}) do assert.equal(v, headers[k]) end
-          if x.partial ~= nil then assert.equal(x.partial, partial) end
-        end
-        if x.events then assert.equal(x.events, events) end
-        m:close()
-      end)
-    end
-    for _, c in ipairs(CASES) do
-      each(c)
-      -- the small ones again, dripped: every CR/LF pair and chunk split across reads
-      if #c.bytes <= 400 then each(c, 1) end
-      if #c.bytes <= 4000 then each(c, 7) end
-    end
   end)
 
   describe("bounds", function()

@@ -1,3 +1,3 @@
--- The ngx backend (lua/exa/ngx_http.lua) inside a real nginx: spec/ngx/backend.lua.
-require("helpers.ngx_scenarios").define("backend",
+-- The ngx backend (lua/exa/ngx_http.lua) inside a real nginx: spec/scenarios/backend.lua.
+require("helpers.scenarios").define("backend",
   { describe = describe, it = it, setup = setup, teardown = teardown, pending = pending })

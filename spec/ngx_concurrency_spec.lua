@@ -5,7 +5,7 @@
 -- Counts and order only; latencies are in bench/ngx_latency.lua.
 local nginx = require "helpers.nginx"
 local mock = require "helpers.mock"
-local scenarios = require "helpers.ngx_scenarios"
+local scenarios = require "helpers.scenarios"
 local relay = require "helpers.ngx_relay"
 
 local STREAMS = 20

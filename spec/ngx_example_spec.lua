@@ -5,7 +5,7 @@
 -- build/) plus build/jit/exa/core.so, which stands in for `make build`.
 local nginx = require "helpers.nginx"
 local mock = require "helpers.mock"
-local scenarios = require "helpers.ngx_scenarios"
+local scenarios = require "helpers.scenarios"
 
 local q = nginx.quote
 

@@ -1,6 +1,8 @@
 /* bind.c - see bind.h. */
 #include "bind.h"
 
+#include <string.h>
+
 void exa_new_type(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction close,
                   lua_CFunction tostring) {
   luaL_newmetatable(L, name);
@@ -61,4 +63,24 @@ int exa_push_error(lua_State *L, const char *kind, long code, const char *msg) {
   lua_pushstring(L, msg);
   lua_setfield(L, -2, "message");
   return 2;
+}
+
+void exa_push_headers(lua_State *L, const char *p, size_t len) {
+  const char *end = p;
+  lua_newtable(L);
+  if (p != NULL) end += len;
+  while (p < end) {
+    const char *n = p, *v = n + strlen(n) + 1;
+    p = v + strlen(v) + 1;
+    lua_getfield(L, -1, n);
+    if (lua_isnil(L, -1)) {
+      lua_pop(L, 1);
+      lua_pushstring(L, v);
+    } else { /* a repeated name: join the values */
+      lua_pushliteral(L, ", ");
+      lua_pushstring(L, v);
+      lua_concat(L, 3);
+    }
+    lua_setfield(L, -2, n);
+  }
 }

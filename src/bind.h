@@ -13,6 +13,7 @@
 void exa_open_json(lua_State *L);
 void exa_open_sse(lua_State *L);
 void exa_open_http(lua_State *L);
+void exa_open_h1(lua_State *L);
 
 /* The userdata discipline in one place: register metatable name with
  * methods as __index, close as __gc (and __close on 5.4), tostring, __name. */
@@ -27,6 +28,10 @@ void exa_new_type(lua_State *L, const char *name, const luaL_Reg *methods, lua_C
 #define EXA_EVENT_KEYS 5
 void exa_push_event_keys(lua_State *L);
 void exa_push_event(lua_State *L, int keys, const exa_sse_event *ev);
+
+/* Push a response's headers ("name\0value\0" pairs, as resp.c keeps them)
+ * as a table: names as given, a repeated name's values joined by ", ". */
+void exa_push_headers(lua_State *L, const char *p, size_t len);
 
 /* Push nil, {kind=, code= (when >= 0), message=}; returns 2. */
 int exa_push_error(lua_State *L, const char *kind, long code, const char *msg);

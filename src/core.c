@@ -51,5 +51,6 @@ int luaopen_exa_core(lua_State *L) {
   exa_open_json(L);
   exa_open_sse(L);
   exa_open_http(L);
+  exa_open_h1(L);
   return 1;
 }

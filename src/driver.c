@@ -120,7 +120,10 @@ static size_t on_header(char *b, size_t size, size_t nitems, void *ud) {
   int was = x->r.head_done;
   x->last_ms = exa_now_ms();
   if (exa_resp_header(&x->r, b, n) != 0) return 0; /* curl ends it: CURLE_WRITE_ERROR */
-  if (!was && x->r.head_done) progressed(x);
+  if (!was && x->r.head_done) {
+    if (exa_h1_frame(&x->h1) != 0) return 0; /* a framing h1.c refuses (Transfer-Encoding, Content-Length) */
+    progressed(x);
+  }
   return n;
 }
 
@@ -128,7 +131,7 @@ static size_t on_write(char *b, size_t size, size_t nmemb, void *ud) {
   exa_xfer *x = (exa_xfer *)ud;
   size_t n = size * nmemb;
   unsigned long before = x->r.nevents;
-  int rc = exa_resp_body(&x->r, b, n);
+  int rc = exa_h1_feed(&x->h1, b, n); /* raw bytes: h1.c decodes a chunked body */
   if (rc == EXA_RESP_PAUSE) { /* the reader is behind: curl holds the bytes */
     if (!x->paused) x->npaused++;
     x->paused = 1;
@@ -200,6 +203,7 @@ void exa_xfer_close(exa_xfer *x) {
   complete(x, 0);
   unprogress(x);
   exa_resp_free(&x->r);
+  exa_h1_free(&x->h1);
   free(x->eff_url);
   x->eff_url = NULL;
 }
@@ -219,7 +223,7 @@ static void reap(exa_multi *m) {
     if (x == NULL || x->easy != msg->easy_handle) continue;
     if (result != CURLE_OK) fail_curl(x, result);
     else if (!x->r.head_done) exa_resp_fail(&x->r, EXA_EK_TRANSPORT, -1, "the response ended before its headers");
-    else exa_resp_end(&x->r);
+    else exa_h1_eof(&x->h1); /* the body ends, unless h1.c saw it cut short */
     complete(x, 1); /* msg is void from here */
   }
 }
@@ -510,6 +514,7 @@ void exa_xfer_start(exa_multi *m, exa_xfer *x, const exa_req *req, struct curl_s
   int may_h2 = !plain_http(req->url);
   memset(x, 0, sizeof *x);
   exa_resp_init(&x->r, &req->resp);
+  exa_h1_init(&x->h1, &x->r, 0, strcmp(req->method, "HEAD") == 0);
   x->owner = m;
   x->id = ++m->next_id;
   x->req_headers = headers;
@@ -531,7 +536,13 @@ void exa_xfer_start(exa_multi *m, exa_xfer *x, const exa_req *req, struct curl_s
   SET(CURLOPT_NOSIGNAL, 1L);
   SET(CURLOPT_TCP_NODELAY, 1L);
   SET(CURLOPT_TCP_KEEPALIVE, 1L);
-  SET(CURLOPT_ACCEPT_ENCODING, "");
+  /* The body comes raw and goes through h1.c, as on the ngx backend: libcurl
+   * still finds where it ends, but a chunk size libcurl would misread
+   * ("0x40" as 0) cannot end a stream cleanly.  No content coding is asked
+   * for or decoded (with transfer decoding off, libcurl 7.88 would not decode
+   * a chunked one either); h1.c refuses a Content-Encoding on a body. */
+  SET(CURLOPT_HTTP_TRANSFER_DECODING, 0L);
+  SET(CURLOPT_HTTP_CONTENT_DECODING, 0L);
   SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
   /* PIPEWAIT only where ALPN can say "h2": over plain http libcurl 7.88 parks
    * a second transfer behind a running HTTP/1.1 one until that one ends

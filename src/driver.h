@@ -24,6 +24,7 @@
 
 #include <curl/curl.h>
 
+#include "h1.h"
 #include "resp.h"
 
 typedef struct exa_multi exa_multi;
@@ -71,6 +72,7 @@ struct exa_xfer {
   struct curl_slist *req_headers;
   long long id;
   exa_resp r;
+  exa_h1 h1;           /* the body as read (transfer decoding off): chunked decoded here */
   int done;            /* nothing more will arrive */
   int paused;          /* curl holds the body: the reader is behind */
   long npaused;        /* times paused */

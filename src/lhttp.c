@@ -105,25 +105,7 @@ static int ret_err(lua_State *L, const exa_xfer *x) {
 }
 static int ret_misuse(lua_State *L, const char *msg) { return exa_push_error(L, "sse", -1, msg); }
 
-static void push_headers(lua_State *L, const exa_xfer *x) {
-  const char *p = x->r.hdrs.p, *end = p;
-  lua_newtable(L);
-  if (p != NULL) end += x->r.hdrs.len;
-  while (p < end) {
-    const char *n = p, *v = n + strlen(n) + 1;
-    p = v + strlen(v) + 1;
-    lua_getfield(L, -1, n);
-    if (lua_isnil(L, -1)) {
-      lua_pop(L, 1);
-      lua_pushstring(L, v);
-    } else { /* a repeated name: join the values */
-      lua_pushliteral(L, ", ");
-      lua_pushstring(L, v);
-      lua_concat(L, 3);
-    }
-    lua_setfield(L, -2, n);
-  }
-}
+static void push_headers(lua_State *L, const exa_xfer *x) { exa_push_headers(L, x->r.hdrs.p, x->r.hdrs.len); }
 
 /* ---- transfers ---------------------------------------------------------- */
 

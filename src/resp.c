@@ -109,7 +109,7 @@ static int is_event_stream(const exa_resp *r) {
   return ieq(v, i, "text/event-stream");
 }
 
-/* "HTTP/<version> <3 digits>[ reason]": the code, or -1. */
+/* "HTTP/<version> <3 digits, 100-599>[ reason]": the code, or -1. */
 static long parse_status(const char *b, size_t n) {
   size_t i = 5;
   long s = 0;
@@ -117,7 +117,7 @@ static long parse_status(const char *b, size_t n) {
   while (i < n && b[i] != ' ') i++;
   while (i < n && b[i] == ' ') i++;
   for (; i < n && b[i] >= '0' && b[i] <= '9' && digits < 3; i++, digits++) s = s * 10 + (b[i] - '0');
-  if (digits != 3 || (i < n && b[i] != ' ')) return -1;
+  if (digits != 3 || (i < n && b[i] != ' ') || s < 100 || s > 599) return -1;
   return s;
 }
 
@@ -197,12 +197,15 @@ int exa_resp_header(exa_resp *r, const char *b, size_t n) {
   } else {
     const char *colon = (const char *)memchr(b, ':', len);
     size_t nl, vs, ve, at;
-    if (colon == NULL || colon == b) return 0; /* not a header line: ignored */
+    /* RFC 9112 5.1: no whitespace between the name and the colon (a client
+     * that dropped it would read "Content-Length : 5" as a length libcurl
+     * ignores); curl refuses a line with no colon ("Header without colon") */
+    if (colon == NULL) return malformed(r, "a header line without a colon");
+    if (colon == b) return malformed(r, "a header line without a name");
     nl = (size_t)(colon - b);
+    if (is_sp(b[nl - 1])) return malformed(r, "whitespace between a header name and its colon");
     for (vs = nl + 1; vs < len && is_sp(b[vs]); vs++) {}
     for (ve = len; ve > vs && is_sp(b[ve - 1]); ve--) {}
-    while (nl > 0 && is_sp(b[nl - 1])) nl--;
-    if (nl == 0) return 0;
     at = r->hdrs.len;
     if (exa_buf_add(&r->hdrs, b, nl) || exa_buf_add(&r->hdrs, "", 1) || exa_buf_add(&r->hdrs, b + vs, ve - vs) ||
         exa_buf_add(&r->hdrs, "", 1))
@@ -238,6 +241,12 @@ static int on_event(void *ud, const exa_sse_event *ev) {
 }
 
 int exa_resp_body(exa_resp *r, const char *b, size_t n) {
+  if (r->ek == EXA_EK_NONE && r->head_done && !r->ended && n > 0 && r->is_sse && r->queued >= r->cfg.max_queued)
+    return EXA_RESP_PAUSE; /* the reader is behind */
+  return exa_resp_take(r, b, n);
+}
+
+int exa_resp_take(exa_resp *r, const char *b, size_t n) {
   if (r->ek != EXA_EK_NONE) return EXA_RESP_FAIL;
   if (!r->head_done || r->ended) {
     exa_resp_fail(r, EXA_EK_TRANSPORT, -1, "response body bytes outside a body");
@@ -245,9 +254,7 @@ int exa_resp_body(exa_resp *r, const char *b, size_t n) {
   }
   if (n == 0) return EXA_RESP_OK;
   if (r->is_sse) {
-    int rc;
-    if (r->queued >= r->cfg.max_queued) return EXA_RESP_PAUSE; /* the reader is behind */
-    rc = exa_sse_feed(&r->sse, b, n, on_event, r);
+    int rc = exa_sse_feed(&r->sse, b, n, on_event, r);
     if (rc == EXA_SSE_ESTOP) return EXA_RESP_FAIL; /* on_event recorded why */
     if (rc == EXA_SSE_ELINE) {
       exa_resp_fail(r, EXA_EK_SSE, -1, "event stream: line exceeds max_line (%lu bytes)",

@@ -103,15 +103,21 @@ void exa_resp_fail(exa_resp *r, int kind, long code, const char *fmt, ...)
 /* One head line as it arrived (a status line, a header line or the blank line
  * that ends a head; its CR LF may be there or not).  Lines after the final
  * head (trailers) are counted and ignored.  0, or -1 once the response failed:
- * too_large past EXA_RESP_MAX_HEAD; transport for a malformed status line, a
- * header line before any status line, a NUL byte in a header line, or a folded
- * line with no header before it in its head. */
+ * too_large past EXA_RESP_MAX_HEAD; transport for a malformed status line (a
+ * code of other than three digits 100-599, or not followed by SP), a header
+ * line before any status line, a NUL byte in a header line, a line without a
+ * colon or a name, whitespace before the colon, or a folded line with no
+ * header before it in its head. */
 int exa_resp_header(exa_resp *r, const char *line, size_t n);
 
 /* Body bytes, any chunking.  EXA_RESP_OK: all taken.  EXA_RESP_PAUSE: the
  * event queue is full, nothing was taken (offer the same bytes again after
  * the reader drained it).  EXA_RESP_FAIL: r->ek says why. */
 int exa_resp_body(exa_resp *r, const char *b, size_t n);
+
+/* exa_resp_body without the queue check: every byte is taken (the queue may
+ * pass max_queued by what these bytes frame).  EXA_RESP_OK or EXA_RESP_FAIL. */
+int exa_resp_take(exa_resp *r, const char *b, size_t n);
 
 /* The body ended cleanly: the framer ends (r->partial says whether it dropped
  * an unterminated line or block) and frees its buffers. */

@@ -16,8 +16,12 @@
 -- backend.start / sleep / now work called with a dot or a colon.
 -- err = {kind=, code=, message=} with exa.core's kinds (timeout connect dns
 -- tls transport too_large sse closed); code is a short string naming the
--- condition (nginx gives no numbers). Event-stream bytes go into exa.core's
--- I/O-free framer, so the framing is the C core's, as with libcurl.
+-- condition (nginx gives no numbers). This file holds no HTTP parsing: it
+-- does sockets, TLS, the pool, phases and deadlines, and hands every byte it
+-- reads to exa.core's HTTP/1 reader (core.response, src/h1.c on resp.c and
+-- the SSE framer): status line, head rules and bounds, framing, chunked
+-- decoding, event framing and the keep-alive decision are the C core's, the
+-- same code the curl backend runs its head and body through.
 --
 -- Keep-alive: a connection goes back to nginx's pool (setkeepalive, one pool
 -- per host:port[:tls]) only after its response body was read to the end;
@@ -30,29 +34,24 @@
 -- Where nginx disables cosockets (init, init_worker, set, header/body
 -- filter, log, balancer phases) start() and sleep() raise an error object
 -- naming the phase and pointing at ngx.timer.at.
-local type, tostring, tonumber, setmetatable, pcall, error, select, ipairs =
-  type, tostring, tonumber, setmetatable, pcall, error, select, ipairs
-local string_find, string_sub, string_lower, string_match, string_format, string_gsub, string_byte,
-  string_char, string_gmatch =
-  string.find, string.sub, string.lower, string.match, string.format, string.gsub, string.byte,
-  string.char, string.gmatch
+local type, tostring, tonumber, setmetatable, error, ipairs =
+  type, tostring, tonumber, setmetatable, error, ipairs
+local string_find, string_sub, string_lower, string_match, string_format, string_gsub, string_char =
+  string.find, string.sub, string.lower, string.match, string.format, string.gsub, string.char
 local table_concat = table.concat
-local math_floor, math_min = math.floor, math.min
+local math_floor = math.floor
 local package_loaded = package.loaded
 
 local core = require "exa.core"
 local errors = require "exa.errors"
-local api = require "exa.api"
 
 local M = {}
 
-local MAX_HEAD = 256 * 1024               -- one response head, status line included
 local DEFAULT_MAX_BODY = 64 * 1024 * 1024
 local DEFAULT_MAX_SSE = 16 * 1024 * 1024  -- max_line and max_event (docs/architecture.md)
 local DEFAULT_CONNECT_TIMEOUT = 10000     -- ms, as exa.core
 local NO_TIMEOUT = 2147483647             -- ms: the largest timeout a cosocket takes (~24 days)
 local READ_CHUNK = 65536
-local MAX_CHUNK_LINE = 16 * 1024          -- a chunk-size line with its extensions
 local STALE_RETRIES = 4                   -- dead pooled connections replaced per request
 
 -- Phases in which ngx.socket.tcp and ngx.sleep work (lua-nginx-module docs).
@@ -116,15 +115,6 @@ local function check_usable()
   local e = M.unusable()
   if e then error(e, 0) end
   return package_loaded.ngx
-end
-
--- Does the framer report a discarded partial block from finish()? (the
--- C core adds that; older builds return nothing, then we track it here)
-local FINISH_REPORTS_PARTIAL
-do
-  local p = core.sse_parser()
-  FINISH_REPORTS_PARTIAL = select("#", p:finish()) > 0
-  p:close()
 end
 
 local function fail_value(kind, code, message)
@@ -239,36 +229,6 @@ local function build_request(ngx, method, host_header, target, headers, body, us
   out[#out + 1] = "\r\n"
   if body then out[#out + 1] = body end
   return table_concat(out)
-end
-
----------------------------------------------------------------------------
--- A partial-block tracker, for framers whose finish() does not say: true
--- when bytes other than line ends came after the last blank line.
-
-local function partial_tracker()
-  local dirty, carry = false, ""
-  local t = {}
-  function t.feed(chunk)
-    local s = carry .. chunk
-    carry = ""
-    local pos, n = 1, #s
-    for a, b in string_gmatch(s, "()[\r\n]+()") do
-      if a > pos then dirty = true end
-      if b > n then
-        carry = string_sub(s, a)
-      else
-        local run = string_sub(s, a, b - 1)
-        if run ~= "\n" and run ~= "\r" and run ~= "\r\n" then dirty = false end
-      end
-      pos = b
-    end
-    if pos <= n then dirty = true end
-  end
-  function t.finish()
-    if carry ~= "" and carry ~= "\n" and carry ~= "\r" and carry ~= "\r\n" then dirty = false end
-    return dirty
-  end
-  return t
 end
 
 ---------------------------------------------------------------------------
@@ -394,164 +354,60 @@ function H:open(fresh)
     if err == "timeout" then return nil, self:timeout_error("sending the request to") end
     return nil, fail_value("transport", "send", string_format("sending the request to %s failed: %s", self.where, err))
   end
-  self.buf, self.pos, self.received = "", 1, 0
+  if self.resp then self.resp:close() end
+  self.resp = core.response{ method = self.method, sse = self.sse, max_body = self.max_body,
+    max_line = self.max_line, max_event = self.max_event }
+  self.received = 0
   return true
 end
 
--- Read more bytes into the buffer. true | nil, err ("closed" at end of input)
-function H:fill()
-  local sock = self.sock
+-- Read the next bytes off the connection into the response reader (at most
+-- what a length body still needs, so a pooled connection is never read
+-- past its response). true | nil, err
+function H:pump(during)
   local ms = self:io_timeout()
-  if ms <= 0 then return nil, "timeout" end
+  if ms <= 0 then return nil, self:timeout_error("reading " .. during .. " from") end
+  local sock = self.sock
   sock:settimeouts(self.connect_ms, ms, ms)
-  local data, err = sock:receiveany(READ_CHUNK)
-  if not data then return nil, err end
-  self.received = self.received + #data
-  if self.pos > #self.buf then
-    self.buf = data
-  else
-    self.buf = string_sub(self.buf, self.pos) .. data
+  local n = self.resp:want()
+  if n < 1 or n > READ_CHUNK then n = READ_CHUNK end
+  local data, err = sock:receiveany(n)
+  if not data then
+    if err == "closed" then
+      local ok, e = self.resp:eof()
+      if not ok then
+        e.message = string_format("%s: %s", self.where, e.message)
+        return nil, e
+      end
+      return true
+    end
+    return nil, self:read_error(err, during)
   end
-  self.pos = 1
+  self.received = self.received + #data
+  local ok, e = self.resp:feed(data)
+  if not ok then return nil, e end
   return true
 end
 
 -- A socket error while reading, as an error value.
 function H:read_error(err, during)
   if err == "timeout" then return self:timeout_error("reading " .. during .. " from") end
-  if err == "closed" then
-    if self.received == 0 then
-      return fail_value("transport", "empty_reply", string_format("%s closed the connection without answering",
-        self.where))
-    end
-    return fail_value("transport", "closed_early", string_format("%s closed the connection in the middle of %s",
-      self.where, during))
-  end
   return fail_value("transport", "recv", string_format("reading %s from %s failed: %s", during, self.where, err))
 end
 
--- One line (CRLF or LF ended, line end removed), at most limit bytes.
--- line | nil, err (nil, "too_long" past the limit)
-function H:line(limit, during)
-  local from = self.pos
-  while true do
-    local buf, pos = self.buf, self.pos
-    local i = string_find(buf, "\n", from, true)
-    if i then
-      if i - pos > limit then return nil, "too_long" end
-      local line = string_sub(buf, pos, i - 1)
-      self.pos = i + 1
-      if string_byte(line, -1) == 13 then line = string_sub(line, 1, -2) end
-      return line
-    end
-    local have = #buf - pos + 1
-    if have > limit then return nil, "too_long" end
-    local ok, err = self:fill()
-    if not ok then return nil, self:read_error(err, during) end
-    from = self.pos + have -- the new bytes start here
-  end
-end
-
-local function head_too_large()
-  return fail_value("too_large", "head", string_format("response headers exceed %d bytes", MAX_HEAD))
-end
-
--- Read one response head (interim 1xx skipped). true | nil, err
+-- Read until the final head is complete. true | nil, err
 function H:read_head()
+  local resp = self.resp
   while true do
-    local used = 0
-    local line, err
-    repeat -- tolerate empty lines before the status line (RFC 9112 2.2)
-      line, err = self:line(MAX_HEAD - used, "the response head")
-      if not line then return nil, err == "too_long" and head_too_large() or err end
-      used = used + #line + 2
-    until line ~= "" or used > 64
-    local major, minor, status = string_match(line, "^HTTP/(%d)%.(%d) (%d%d%d)")
-    if not major then
-      return nil, fail_value("transport", "bad_response", string_format("%s did not answer with HTTP/1.x: %s",
-        self.where, errors.snippet(line, 80)))
-    end
-    local headers, last = {}, nil
-    while true do
-      line, err = self:line(MAX_HEAD - used, "the response head")
-      if not line then return nil, err == "too_long" and head_too_large() or err end
-      used = used + #line + 2
-      if used > MAX_HEAD then return nil, head_too_large() end
-      if line == "" then break end
-      local c = string_byte(line, 1)
-      if c == 32 or c == 9 then -- obsolete line folding: continues the last value
-        if last then
-          local more = string_match(line, "^[ \t]*(.-)[ \t]*$")
-          local v = headers[last]
-          headers[last] = (v == "" and more) or (more == "" and v) or (v .. " " .. more)
-        end
-      else
-        local name, value = string_match(line, "^([^:]+):[ \t]*(.-)[ \t]*$")
-        if name then
-          name = string_lower(string_match(name, "^(.-)[ \t]*$"))
-          if name ~= "" then
-            local v = headers[name]
-            headers[name] = v and (v .. ", " .. value) or value
-            last = name
-          end
-        end
-      end
-    end
-    status = tonumber(status)
-    if status >= 200 or status == 101 then
-      self.status, self.headers = status, headers
-      self.version = tonumber(major) * 10 + tonumber(minor)
+    local status, headers, sse = resp:headers()
+    if status then
+      self.status, self.hdrs, self.is_sse = status, headers, sse
       return true
     end
-    -- 100 Continue, 103 Early Hints: the real answer follows
+    if headers then return nil, headers end -- nil, err
+    local ok, err = self:pump("the response head")
+    if not ok then return nil, err end
   end
-end
-
-local function has_token(v, token)
-  if not v then return false end
-  for t in string_gmatch(string_lower(v), "[^,%s]+") do
-    if t == token then return true end
-  end
-  return false
-end
-
--- After the head: how the body is framed, whether the connection may be kept.
-function H:frame()
-  local h, status = self.headers, self.status
-  local conn = h.connection
-  self.keep = (self.version >= 11 and not has_token(conn, "close"))
-    or (self.version == 10 and has_token(conn, "keep-alive"))
-  if self.method == "HEAD" or status == 204 or status == 304 or status == 101 then
-    self.mode = "none"
-    if status == 101 then self.keep = false end
-    return true
-  end
-  local te = h["transfer-encoding"]
-  if te and te ~= "" then
-    local codings = string_lower(te)
-    if string_match(codings, "chunked[ \t]*$") then
-      self.mode, self.cstate = "chunked", "size"
-    else
-      self.mode, self.keep = "close", false
-    end
-    return true
-  end
-  local cl = h["content-length"]
-  if cl then
-    local n
-    for v in string_gmatch(cl, "[^,]+") do -- repeated Content-Length: all must agree
-      local x = tonumber(string_match(v, "^[ \t]*(%d+)[ \t]*$"))
-      if not x or (n and x ~= n) then
-        return nil, fail_value("transport", "bad_response", "the response has an invalid Content-Length: "
-          .. errors.snippet(cl, 60))
-      end
-      n = x
-    end
-    self.mode, self.remaining = "length", n
-    return true
-  end
-  self.mode, self.keep = "close", false
-  return true
 end
 
 -- The head, with connection setup, and one fresh retry of a dead pooled
@@ -580,104 +436,22 @@ function H:head()
     tries = tries + 1
     if tries >= STALE_RETRIES then fresh = true end
   end
-  local ok, err = self:frame()
-  if not ok then return nil, self:fail(err) end
-  local ct = self.headers["content-type"]
-  self.is_sse = self.sse and self.status >= 200 and self.status < 300 and api.is_event_stream(ct)
   return true
 end
 
 function H:headers()
   local ok, err = self:head()
   if not ok then return nil, err end
-  return self.status, self.headers, self.is_sse
+  return self.status, self.hdrs, self.is_sse
 end
 
--- Up to max body bytes. data | nil (end of body) | nil, err
-function H:body_piece(max)
-  local mode = self.mode
-  while true do
-    if mode == "done" then return nil end
-    if mode == "none" then self.mode = "done"; return nil end
-    local avail = #self.buf - self.pos + 1
-    if mode == "length" then
-      if self.remaining == 0 then self.mode = "done"; return nil end
-      if avail > 0 then
-        local n = math_min(avail, self.remaining, max)
-        local s = string_sub(self.buf, self.pos, self.pos + n - 1)
-        self.pos = self.pos + n
-        self.remaining = self.remaining - n
-        return s
-      end
-      local ok, err = self:fill()
-      if not ok then
-        return nil, self:read_error(err, string_format("the body (%d bytes short)", self.remaining))
-      end
-    elseif mode == "close" then
-      if avail > 0 then
-        local n = math_min(avail, max)
-        local s = string_sub(self.buf, self.pos, self.pos + n - 1)
-        self.pos = self.pos + n
-        return s
-      end
-      local ok, err = self:fill()
-      if not ok then
-        if err == "closed" then self.mode = "done"; return nil end
-        return nil, self:read_error(err, "the body")
-      end
-    else -- chunked
-      local st = self.cstate
-      if st == "data" then
-        if avail > 0 then
-          local n = math_min(avail, self.remaining, max)
-          local s = string_sub(self.buf, self.pos, self.pos + n - 1)
-          self.pos = self.pos + n
-          self.remaining = self.remaining - n
-          if self.remaining == 0 then self.cstate = "crlf" end
-          return s
-        end
-        local ok, err = self:fill()
-        if not ok then return nil, self:read_error(err, "the chunked body") end
-      else
-        local line, err = self:line(MAX_CHUNK_LINE, "the chunked body")
-        if not line then
-          if err == "too_long" then
-            return nil, fail_value("transport", "bad_chunk", "a chunk-size line longer than "
-              .. MAX_CHUNK_LINE .. " bytes")
-          end
-          return nil, err
-        end
-        if st == "size" then
-          local hex = string_match(line, "^[ \t]*(%x+)[ \t]*;?")
-          if not hex or #hex > 12 then
-            return nil, fail_value("transport", "bad_chunk", "bad chunk size line: " .. errors.snippet(line, 60))
-          end
-          local n = tonumber(hex, 16)
-          if n == 0 then
-            self.cstate = "trailer"
-          else
-            self.cstate, self.remaining = "data", n
-          end
-        elseif st == "crlf" then
-          if line ~= "" then
-            return nil, fail_value("transport", "bad_chunk", "a chunk is not followed by CRLF")
-          end
-          self.cstate = "size"
-        elseif line == "" then -- the end of the trailers (not merged into the headers)
-          self.mode = "done"
-          return nil
-        end
-      end
-    end
-  end
-end
-
--- The body ended: hand the connection to nginx's pool when it may be reused.
+-- The body ended: hand the connection to nginx's pool when it may be reused
+-- (the reader says: complete, nothing read past it, and the head allows it).
 function H:release()
   local sock = self.sock
   if not sock then return end
   self.sock = nil
-  if self.keep and not self.fresh and self.mode == "done" and self.pos > #self.buf then
+  if not self.fresh and self.resp:keepalive() then
     sock:setkeepalive(self.keepalive_ms, self.pool_size)
   else
     sock:close()
@@ -688,58 +462,26 @@ local function misuse(message)
   return fail_value("sse", "misuse", message)
 end
 
-local function unsupported_encoding(self)
-  local ce = self.headers["content-encoding"]
-  if ce and ce ~= "" and string_lower(ce) ~= "identity" then
-    return fail_value("transport", "content_encoding", string_format("the response is %s-encoded; the ngx "
-      .. "transport sends no Accept-Encoding and decodes no content coding", errors.snippet(ce, 40)))
-  end
-  return nil
-end
-
 function H:next_event()
   if not self.sse then return nil, misuse("next_event: the request was not made with sse = true") end
   local ok, err = self:head()
   if not ok then return nil, err end
   if not self.is_sse then
     return nil, misuse(string_format("next_event: the response is not an event stream (status %d, content-type %s); "
-      .. "read it with finish()", self.status, errors.snippet(self.headers["content-type"] or "none", 80)))
+      .. "read it with finish()", self.status, errors.snippet(self.hdrs["content-type"] or "none", 80)))
   end
+  local resp = self.resp
   while true do
-    local q = self.queue
-    local i = self.qi
-    local ev = q and q[i]
-    if ev then
-      q[i] = nil
-      self.qi = i + 1
-      return ev
-    end
-    if self.err then return nil, self.err end
+    local ev = resp and resp:next_event()
+    if ev then return ev end
+    if self.err then return nil, self.err end -- after the events framed before it
     if self.ended then return nil, nil, self.partial end
-    if not self.parser then
-      local enc = unsupported_encoding(self)
-      if enc then return nil, self:fail(enc) end
-      self.parser = core.sse_parser{ max_line = self.max_line, max_event = self.max_event }
-      if not FINISH_REPORTS_PARTIAL then self.tracker = partial_tracker() end
-    end
-    local data, rerr = self:body_piece(READ_CHUNK)
-    if data then
-      local fed, evs = pcall(self.parser.feed, self.parser, data)
-      if not fed then
-        local msg = string_gsub(tostring(evs), "^sse: ", "")
-        return nil, self:fail(fail_value("sse", "sse", "event stream: " .. msg))
-      end
-      if self.tracker then self.tracker.feed(data) end
-      self.queue, self.qi = evs, 1
-    elseif rerr then
-      return nil, self:fail(rerr)
-    else
-      local partial = self.parser:finish()
-      if self.tracker then partial = self.tracker.finish() end
-      self.partial = partial and true or false
-      self.parser:close()
-      self.ended = true
+    if resp:done() then
+      self.ended, self.partial = true, resp:partial()
       self:release()
+    else
+      local pumped, perr = self:pump("the event stream")
+      if not pumped then self:fail(perr) end
     end
   end
 end
@@ -754,26 +496,13 @@ function H:finish()
     return nil, misuse("finish: the response is an event stream; read it with next_event()")
   end
   if self.err then return nil, self.err end
-  local max = self.max_body
-  local too_large = fail_value("too_large", "body", string_format("response body exceeds max_body (%d bytes)", max))
-  if self.mode == "length" and self.remaining > max then return nil, self:fail(too_large) end
-  local enc = self.mode ~= "none" and unsupported_encoding(self)
-  if enc then return nil, self:fail(enc) end
-  local parts, size = {}, 0
-  while true do
-    local data, rerr = self:body_piece(READ_CHUNK)
-    if data then
-      size = size + #data
-      if size > max then return nil, self:fail(too_large) end
-      parts[#parts + 1] = data
-    elseif rerr then
-      return nil, self:fail(rerr)
-    else
-      break
-    end
+  local resp = self.resp
+  while not resp:done() do
+    local pumped, perr = self:pump("the body")
+    if not pumped then return nil, self:fail(perr) end
   end
   self:release()
-  self.result = { status = self.status, headers = self.headers, body = table_concat(parts) }
+  self.result = { status = self.status, headers = self.hdrs, body = resp:body() }
   return self.result
 end
 
@@ -784,9 +513,9 @@ function H:close()
     self.sock:close()
     self.sock = nil
   end
-  if self.parser then
-    self.parser:close()
-    self.parser = nil
+  if self.resp then
+    self.resp:close()
+    self.resp = nil
   end
 end
 

@@ -29,9 +29,12 @@
 --   /sse-big?n=&size=          n events of size bytes, as fast as the socket takes them
 --   /sse-json                  200 application/json to an sse request
 --   /hang                      reads the request and never answers
+--   /sse-chunks (POST {chunks = {hex}, framing = "chunked"|"close"})  an event stream, one write per chunk
 --   /raw?file=PATH[&keep=1][&drip=N]  the bytes of the file PATH verbatim (a whole hostile response,
 --                              head and body; drip=N: N bytes per write, 1 ms apart), then closes
 --                              the connection (keep=1: serves on)
+--   /raw?file=PATH&endless=N&key=K   the file, then its last N bytes again and again until the client
+--                              stops reading or 64 MiB went out; /sent?key=K says how many bytes went out
 --   /die?key=K                 reads the request, counts it under K, closes without a byte
 --   /hits?key=K                JSON {hits = requests /die counted under K}
 --   absolute-form request lines (proxy use) get {"proxied":true,"target":...}
@@ -247,15 +250,51 @@ routes["/sse-big"] = function(c, id, req)
   send(c, "0\r\n\r\n")
 end
 
+-- POST {chunks = {hex, ...}, framing = "chunked"|"close"}: an event stream
+-- written one chunk per write, 1 ms apart (chunked: one HTTP chunk each)
+routes["/sse-chunks"] = function(c, _, req)
+  local o = cjson.decode(req.body)
+  local chunked = o.framing == "chunked"
+  send(c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n" ..
+    (chunked and "Transfer-Encoding: chunked\r\n" or "Connection: close\r\n") .. "\r\n")
+  for _, h in ipairs(o.chunks) do
+    local bytes = h:gsub("%x%x", function(x) return string.char(tonumber(x, 16)) end)
+    if #bytes > 0 then
+      if chunked then chunk(c, bytes) else send(c, bytes) end
+      sleep(0.001)
+    end
+  end
+  if chunked then send(c, "0\r\n\r\n") end
+  c:shutdown("w")
+  return "close"
+end
+
 routes["/hang"] = function() sleep(3600) end
+
+-- /raw?endless=: how many bytes went out under each key, and where a peer stops
+local sent, ENDLESS_CAP = {}, 64 * 1024 * 1024
+routes["/sent"] = function(c, id, req)
+  respond(c, id, 200, "application/json", cjson.encode { sent = sent[query(req.query).key or ""] or 0,
+    cap = ENDLESS_CAP })
+end
 
 routes["/raw"] = function(c, _, req)
   local q = query(req.query)
   local f = assert(io.open(q.file, "rb"))
   local bytes = f:read("*a")
   f:close()
-  local drip = tonumber(q.drip)
-  if drip then -- a few bytes per write, 1 ms apart: CR and LF, lines and chunks arrive split
+  local drip, endless = tonumber(q.drip), tonumber(q.endless)
+  if endless then -- the head, then its last `endless` bytes again and again, counted under key
+    local k, unit = q.key or "", bytes:sub(-endless)
+    local block = unit:rep(math.max(1, (64 * 1024) // #unit))
+    send(c, bytes:sub(1, #bytes - endless))
+    sent[k] = #bytes - endless
+    while sent[k] < ENDLESS_CAP do
+      if not c:write(block) or not c:flush() then return "close" end
+      sent[k] = sent[k] + #block
+    end
+    return "close"
+  elseif drip then -- a few bytes per write, 1 ms apart: CR and LF, lines and chunks arrive split
     for i = 1, #bytes, drip do
       send(c, bytes:sub(i, i + drip - 1))
       sleep(0.001)

@@ -1,9 +1,9 @@
--- Runs a scenario test inside nginx (the other half of helpers/ngx_scenarios.lua).
+-- Runs a scenario test inside nginx (the ngx half of helpers/scenarios.lua).
 --
 --   location = /scenario { content_by_lua_block { require("helpers.ngx_runner").handle() } }
 --
 -- POST body (JSON): {file = "client_runs", test = "<name>", ctx = {...}}. It
--- loads spec/ngx/<file>.lua, runs the test function of that name with a
+-- loads spec/scenarios/<file>.lua, runs the test function of that name with a
 -- context, and answers JSON {ok = true, result = ...} or {ok = false,
 -- error = "<message and traceback>"}. Assertions are luassert's.
 --
@@ -26,8 +26,8 @@ local function context(data)
   local json = require "exa.json"
   local ngx_http = require "exa.ngx_http"
   local backend = ngx_http.new()
-  local ctx = { exa = exa, json = json, backend = backend, data = data, mocks = data.mocks or {},
-    peer = data.peer, clients = {} }
+  local ctx = { backend_name = "ngx", exa = exa, json = json, backend = backend, data = data,
+    mocks = data.mocks or {}, peer = data.peer, clients = {} }
   local clients = require "helpers.ngx_client"
   ctx.how = clients.how("ngx")
 
@@ -38,6 +38,9 @@ local function context(data)
     ctx.clients[#ctx.clients + 1] = c
     return c
   end
+
+  --- A raw request on the backend's handle interface.
+  function ctx.start(req) return backend.start(req) end
 
   --- A raw request through the backend: {status, headers, body} or raises.
   function ctx.fetch(url, extra)
@@ -56,6 +59,10 @@ local function context(data)
   end
 
   function ctx.sleep(s) ngx.sleep(s) end
+  function ctx.now()
+    ngx.update_time()
+    return ngx.now()
+  end
 
   --- The simulator's stored events of a run, through a plain client.
   function ctx.stored(id, name, key)
@@ -98,7 +105,7 @@ function M.handle()
   end
   local req = json.decode(body or "")
   if type(req) ~= "table" then return respond(ngx, { ok = false, error = "bad runner request" }) end
-  local chunk, lerr = loadfile(M.root .. "/spec/ngx/" .. req.file .. ".lua")
+  local chunk, lerr = loadfile(M.root .. "/spec/scenarios/" .. req.file .. ".lua")
   if not chunk then return respond(ngx, { ok = false, error = lerr }) end
   local suite = chunk()
   local fn

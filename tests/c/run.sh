@@ -4,6 +4,8 @@
 #   sse_test    the SSE framer against the conformance cases and a reference parser
 #   resp_test   resp.c (head, body, event queue) and the hostile responses of
 #               fuzz/corpus/hostile replayed as curl hands them over
+#   h1_test     h1.c (the HTTP/1 reader: status, framing, chunked, bounds,
+#               keep-alive, the curl mode) and the hostile responses as bytes
 # Ends with one line: "tests/c: ... N passed, M failed"; exits non-zero on any
 # failure or report.  Needs gcc, valgrind, and lua5.4 (or lua5.1/luajit) with
 # lua-cjson to turn spec/fixtures/sse_cases.json into the drivers' plain fixture.
@@ -30,6 +32,8 @@ gcc "${CFLAGS[@]}" "${ASAN[@]}" tests/c/sse_test.c tests/c/sse_ref.c -o "$tmp/ss
 gcc "${CFLAGS[@]}" -O1 tests/c/sse_test.c tests/c/sse_ref.c -o "$tmp/sse_test" || fail "build sse_test failed"
 gcc "${CFLAGS[@]}" "${ASAN[@]}" tests/c/resp_test.c -o "$tmp/resp_test_asan" || fail "build resp_test (asan) failed"
 gcc "${CFLAGS[@]}" -O1 tests/c/resp_test.c -o "$tmp/resp_test" || fail "build resp_test failed"
+gcc "${CFLAGS[@]}" "${ASAN[@]}" tests/c/h1_test.c -o "$tmp/h1_test_asan" || fail "build h1_test (asan) failed"
+gcc "${CFLAGS[@]}" -O1 tests/c/h1_test.c -o "$tmp/h1_test" || fail "build h1_test failed"
 
 total_pass=0 total_fail=0 summary=()
 # count <label> <log> <exit code>: add the log's "N passed, M failed" to the totals
@@ -46,6 +50,7 @@ count() {
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
 "$tmp/sse_test_asan" "$tmp/cases.txt" >"$tmp/a1.log" 2>&1; count "sse asan+ubsan" "$tmp/a1.log" $?
 "$tmp/resp_test_asan" "${hostile[@]}" >"$tmp/a2.log" 2>&1; count "resp asan+ubsan" "$tmp/a2.log" $?
+"$tmp/h1_test_asan" "${hostile[@]}" >"$tmp/a3.log" 2>&1; count "h1 asan+ubsan" "$tmp/a3.log" $?
 
 if command -v valgrind >/dev/null; then
   VG=(valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=all --show-leak-kinds=all)
@@ -53,6 +58,8 @@ if command -v valgrind >/dev/null; then
   count "sse valgrind" "$tmp/v1.log" $?
   "${VG[@]}" "$tmp/resp_test" "${hostile[@]}" >"$tmp/v2.log" 2>&1
   count "resp valgrind" "$tmp/v2.log" $?
+  "${VG[@]}" "$tmp/h1_test" "${hostile[@]}" >"$tmp/v3.log" 2>&1
+  count "h1 valgrind" "$tmp/v3.log" $?
 else
   summary+=("valgrind not installed: skipped")
 fi
