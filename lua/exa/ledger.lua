@@ -288,7 +288,12 @@ function M.track(runs, self)
 
   function over.stream(me, params, ...)
     local token = self:hold(params)
-    local s, a, b, c = runs.stream(me, params, ...)
+    -- a stream refused for its options (checked after the hold) gives the hold back
+    local ok, s, a, b, c = ypcall(runs.stream, me, params, ...)
+    if not ok then
+      self:release(token)
+      error(s, 0)
+    end
     local p = watch_stream(self, s, token)
     if c == s then c = p end
     return p, a, b, c
