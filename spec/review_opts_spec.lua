@@ -4,12 +4,30 @@
 local exa = require "exa"
 
 local URL = "http://127.0.0.1:9"
+-- not a run id (the "/"), so a validation message quotes it
+local KEY = "sk/review-secret-0123456789"
 
 local function refused(fn, ...)
   local ok, e = pcall(fn, ...)
   assert.is_false(ok, "expected an error")
   assert.is_true(exa.is_error(e), "expected an error object, got " .. tostring(e))
   return e
+end
+
+-- every string reachable from v, nested tables included
+local function strings(v, out, seen)
+  out, seen = out or {}, seen or {}
+  if type(v) == "string" then out[#out + 1] = v
+  elseif type(v) == "table" and not seen[v] then
+    seen[v] = true
+    for k, x in pairs(v) do strings(k, out, seen); strings(x, out, seen) end
+  end
+  return out
+end
+
+local function assert_no_key(e)
+  assert.is_nil(tostring(e):find(KEY, 1, true), tostring(e))
+  for _, s in ipairs(strings(e)) do assert.is_nil(s:find(KEY, 1, true), s) end
 end
 
 describe("the budget's holds", function()
@@ -22,6 +40,33 @@ describe("the budget's holds", function()
     local b = c:costs().budget
     assert.equal(0, b.reserved)
     assert.equal(1, b.remaining)
+    c:close()
+  end)
+end)
+
+describe("the key in validation errors", function()
+  it("is scrubbed from what the budget rule refuses (create, stream, run)", function()
+    local c = exa.new{ api_key = KEY, base_url = URL, budget = { max_dollars = 1 } }
+    local p = { query = "q", effort = "low", previousRunId = KEY }
+    for _, m in ipairs{ "create", "stream", "run" } do
+      local e = refused(c.runs[m], c.runs, p)
+      assert.equal("validation", e.kind)
+      assert.equal("previousRunId", e.field)
+      assert_no_key(e)
+    end
+    assert.equal(0, c:costs().budget.reserved)
+    c:close()
+  end)
+
+  it("is scrubbed from batch's checks of its params and options", function()
+    local c = exa.new{ api_key = KEY, base_url = URL }
+    local e = refused(c.runs.batch, c.runs, { { query = "q", effort = "low", previousRunId = KEY } })
+    assert.equal("validation", e.kind)
+    assert.equal("[1].previousRunId", e.field)
+    assert_no_key(e)
+    e = refused(c.runs.batch, c.runs, { { query = "q", effort = "low" } }, { [KEY] = true })
+    assert.equal("validation", e.kind)
+    assert_no_key(e)
     c:close()
   end)
 end)
