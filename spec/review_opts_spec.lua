@@ -2,6 +2,7 @@
 -- is sent: every call here is refused before any byte goes out (the base URL
 -- is a closed port).
 local exa = require "exa"
+local unpack = table.unpack or unpack -- luacheck: ignore
 
 local URL = "http://127.0.0.1:9"
 -- not a run id (the "/"), so a validation message quotes it
@@ -67,6 +68,29 @@ describe("the key in validation errors", function()
     e = refused(c.runs.batch, c.runs, { { query = "q", effort = "low" } }, { [KEY] = true })
     assert.equal("validation", e.kind)
     assert_no_key(e)
+    c:close()
+  end)
+end)
+
+describe("list parameters", function()
+  -- a list call sends a key it does not know as a query parameter (the API
+  -- may add filters), which the API ignores: this library's own option
+  -- names there are mistakes, refused like headers and timeout already were
+  it("refuse the names of replay and stream options", function()
+    local c = exa.new{ api_key = "k", base_url = URL, max_retries = 0 }
+    local r = c.runs
+    local cases = {
+      { "last_event_id", "runs:replay(id, {last_event_id", r.events, r, "run_1", { last_event_id = 3 } },
+      { "lastEventId", "runs:replay(id, {last_event_id", r.iter_events, r, "run_1", { lastEventId = "3" } },
+      { "resume", "runs:stream(params, {resume", r.iter, r, { resume = false } },
+      { "marker", "per-call option of create", r.list, r, { marker = false } },
+    }
+    for _, case in ipairs(cases) do
+      local e = refused(select(3, unpack(case)))
+      assert.equal("validation", e.kind, tostring(e))
+      assert.equal(case[1], e.field)
+      assert.matches(case[2], e.message, 1, true)
+    end
     c:close()
   end)
 end)
