@@ -94,3 +94,42 @@ describe("list parameters", function()
     c:close()
   end)
 end)
+
+describe("the key in a base URL's path (a gateway's)", function()
+  local peer = require "helpers.api_peer"
+  local p
+  setup(function() p = peer.start(120) end)
+  teardown(function() p:stop() end)
+
+  -- "/<key>/.." reaches the peer's /agent/runs (dot segments go) with the
+  -- key in base_url, as a gateway that takes the key in its path would have it
+  local function client(key, copts)
+    p:session{ key = key, n = 6, plan = { create = {
+      { framing = "close", cut = { at = "between", k = 0.4, how = "fin" } } } } }
+    copts.api_key, copts.base_url = key, p.url .. "/" .. key .. "/.."
+    return exa.new(copts)
+  end
+
+  it("is scrubbed from an incomplete stream's error, raised or handed to on_retry", function()
+    local key1 = "sk-gateway-secret-1" -- one path segment: "/.." takes it away whole
+    local c = client(key1, { max_retries = 0 })
+    local e = refused(function()
+      for _ in c.runs:stream({ query = "q", effort = "low" }, { resume = false }) do end
+    end)
+    assert.equal("incomplete", e.kind)
+    for _, s in ipairs(strings(e)) do assert.is_nil(s:find(key1, 1, true), s) end
+    c:close()
+
+    local key2 = "sk-gateway-secret-2"
+    local seen = {}
+    c = client(key2, { max_retries = 2, sleep = function() end,
+      on_retry = function(err) seen[#seen + 1] = err end })
+    local n = 0
+    for _ in c.runs:stream{ query = "q", effort = "low" } do n = n + 1 end
+    assert.equal(6, n)
+    assert.equal(1, #seen)
+    assert.equal("incomplete", seen[1].kind)
+    for _, s in ipairs(strings(seen[1])) do assert.is_nil(s:find(key2, 1, true), s) end
+    c:close()
+  end)
+end)
