@@ -133,3 +133,52 @@ describe("the key in a base URL's path (a gateway's)", function()
     c:close()
   end)
 end)
+
+describe("the budget rule's bound on contact enrichment", function()
+  -- the service fills a required key the schema has no property for (the
+  -- simulator does, from the key's name): the estimate must count it
+  it("counts required keys without a property, and additionalProperties by maxProperties", function()
+    local function est(schema)
+      return exa.estimate{ query = "q", effort = "low", outputSchema = schema }
+    end
+    local e = est{ type = "object", required = { "email" } }
+    assert.equal(1, e.emails)
+    assert.equal(0.045, e.max_dollars)
+    e = est{ type = "object", required = { "name", "ceo_email", "phone" },
+      properties = { name = { type = "string" } }, additionalProperties = { type = "string" } }
+    assert.equal(1, e.emails)
+    assert.equal(1, e.phone_numbers)
+    -- a map of contacts: as many as maxProperties allows, or no bound
+    local map = { type = "object", additionalProperties = { type = "string", format = "email" } }
+    e = est{ type = "object", properties = { contacts = map } }
+    assert.equal(math.huge, e.max_dollars)
+    assert.matches("maxProperties", e.unbounded, 1, true)
+    assert.matches("maxProperties", refused(exa.check_budget,
+      { query = "q", effort = "low", outputSchema = map }, 10).message, 1, true)
+    map.maxProperties = 3
+    e = est{ type = "object", properties = { contacts = map } }
+    assert.equal(3, e.emails)
+    e = est{ type = "object", patternProperties = { ["^phone_"] = { type = "string" } }, maxProperties = 2 }
+    assert.equal(2, e.phone_numbers)
+    -- no contacts in the map: nothing to bound
+    assert.equal(0.025, est{ type = "object", additionalProperties = { type = "string" } }.max_dollars)
+  end)
+
+  it("keeps a client's budget a hard cap against the simulator", function()
+    local mock = require "helpers.mock"
+    local srv = mock.start{ "--speed", "100" }
+    local ok, err = pcall(function()
+      local c = exa.new{ api_key = "k", base_url = srv.url, budget = { max_dollars = 0.03 } }
+      local p = { query = "the contact", effort = "low", outputSchema = { type = "object", required = { "email" } } }
+      assert.equal("budget", refused(c.runs.run, c.runs, p, { interval = 0.02 }).kind)
+      c:close()
+      c = exa.new{ api_key = "k", base_url = srv.url, budget = { max_dollars = 0.045 } }
+      local run = c.runs:run(p, { interval = 0.02 })
+      assert.equal(0.02, run.costDollars.emails)
+      assert.is_true(c:costs().budget.spent <= 0.045 + 1e-9)
+      c:close()
+    end)
+    srv:stop()
+    assert(ok, err)
+  end)
+end)
