@@ -80,9 +80,15 @@ end
 --- waited out}. Raises kind = "batch" (with .errors[i] and .runs) when some
 --- runs could not be made.
 function M.run(runs, list, opts)
-  local c
-  opts, c = check(list, opts, runs._t.api)
   local t = runs._t
+  -- the checks quote bad values (the key, passed by mistake): scrub it, as
+  -- runs' own checks do
+  local ok, o, c = pcall(check, list, opts, t.api)
+  if not ok then
+    if errors.is_error(o) then t.redact(o) end
+    error(o, 0)
+  end
+  opts = o
   local loop = t.loop
   if not loop then errors.raise{ kind = "loop", message = "batch needs the curl transport's loop" } end
   local inside = loop:current()

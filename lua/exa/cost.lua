@@ -15,8 +15,10 @@
 --
 -- max_dollars is a bound: the effort's top price plus the worst case of the
 -- contact enrichment the outputSchema asks for (every email and phone field
--- filled, arrays at their maxItems); an array without maxItems that holds
--- such a field, an effort without a published price (ultra, or a name this
+-- filled, arrays at their maxItems, required keys without a property filled
+-- by name, maps of them (additionalProperties, patternProperties) at their
+-- maxProperties); an array without maxItems or a map without maxProperties
+-- that holds such a field, an effort without a published price (ultra, or a name this
 -- table does not know) or data sources (no published price) on an uncapped
 -- effort make it math.huge, and `unbounded` says why. On the post-beta API
 -- a run capped by budget.maxCostDollars (auto, max) is bounded by the cap
@@ -102,11 +104,35 @@ local function count(root, s, name, depth)
   local t = {}
   for _, x in ipairs(types) do t[x] = true end
   local e, p = 0, 0
+  local props = type(s.properties) == "table" and s.properties or {}
   if type(s.properties) == "table" or t.object then
-    for k, sub in pairs(type(s.properties) == "table" and s.properties or {}) do
+    for k, sub in pairs(props) do
       local a, b = count(root, sub, k, depth + 1)
       e, p = e + a, p + b
     end
+  end
+  -- a required key without a property: the service fills it all the same
+  -- (by additionalProperties' schema, else by its name), as the simulator does
+  local extra = type(s.additionalProperties) == "table" and s.additionalProperties or nil
+  if type(s.required) == "table" then
+    for _, k in ipairs(s.required) do
+      if type(k) == "string" and props[k] == nil then
+        local a, b = count(root, extra, k, depth + 1)
+        e, p = e + a, p + b
+      end
+    end
+  end
+  -- any further keys (additionalProperties, patternProperties: a pattern
+  -- names its keys): as many as maxProperties allows, else no bound
+  local maps = {}
+  if extra then maps[1] = { extra, nil } end
+  if type(s.patternProperties) == "table" then
+    for pat, sub in pairs(s.patternProperties) do maps[#maps + 1] = { sub, pat } end
+  end
+  for _, m in ipairs(maps) do
+    local a, b = count(root, m[1], m[2], depth + 1)
+    local n = s.maxProperties or math_huge
+    e, p = e + mul(a, n), p + mul(b, n)
   end
   if s.items ~= nil or s.prefixItems ~= nil or t.array then
     -- fixed positions (prefixItems, or draft-07's items list), then the rest
@@ -129,7 +155,8 @@ local function count(root, s, name, depth)
       e, p = e + a, p + b
     end
   end
-  if e == 0 and p == 0 and (t.string or next(t) == nil) and not s.properties and not s.items then
+  if e == 0 and p == 0 and (t.string or next(t) == nil) and not s.properties and not s.items
+    and not s.required and not s.additionalProperties and not s.patternProperties then
     local k = contact_kind(s, name)
     if k == "email" then e = 1 elseif k == "phone" then p = 1 end
   end
@@ -196,8 +223,9 @@ function M.estimate(params, opts)
     min = price[1]
     max = price[2] + mul(emails, M.PRICES.email) + mul(phones, M.PRICES.phone_number)
     if max == math_huge then
-      why = "the outputSchema asks for email or phone fields in an array without maxItems: "
-        .. "contact enrichment has no bound (give the array maxItems)"
+      why = "the outputSchema asks for email or phone fields in an array without maxItems, or in an "
+        .. "object's additionalProperties or patternProperties without maxProperties: contact "
+        .. "enrichment has no bound (give the array maxItems, the object maxProperties)"
     end
     if has_ds then
       max = math_huge
@@ -258,7 +286,8 @@ function M.check_budget(params, dollars, opts)
       way = string_format("use a fixed effort (%s), or the post-beta API (exa.new{api = \"post-beta\"}), "
         .. "which caps %s with budget.maxCostDollars", table_concat(fixed, ", "), effort)
     elseif est.emails == math_huge or est.phone_numbers == math_huge then
-      way = "give every array of email or phone fields a maxItems"
+      way = "give every array of email or phone fields a maxItems, and every object that maps keys "
+        .. "to them (additionalProperties, patternProperties) a maxProperties"
     else
       way = string_format("use a fixed effort (%s)%s", table_concat(fixed, ", "),
         which == "post-beta" and ", or auto or max with a budget.maxCostDollars" or "")

@@ -115,8 +115,8 @@ return exa
 
 --- What a run may cost, from the published price table, before any request: the
 -- effort's price, plus the worst case of contact enrichment when the output schema
--- asks for email or phone fields (bounded by `maxItems`; unbounded: `max_dollars =
--- math.huge`). On the post-beta API `auto` and `max` are capped by
+-- asks for email or phone fields (bounded by `maxItems`, and by `maxProperties` for a
+-- map of them; unbounded: `max_dollars = math.huge`). On the post-beta API `auto` and `max` are capped by
 -- `budget.maxCostDollars` (else $5 and $20); the beta API ignores `budget`, so there
 -- they have no ceiling (`math.huge`); `ultra` and unknown efforts have none either.
 -- `unbounded` says why `max_dollars` is `math.huge`.

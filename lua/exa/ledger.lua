@@ -17,8 +17,8 @@
 -- before any byte is sent. A create
 -- that failed with an HTTP error response gives its hold back; one that
 -- failed in transport keeps it (the run may exist).
-local type, pairs, ipairs, setmetatable, tostring, error, rawequal =
-  type, pairs, ipairs, setmetatable, tostring, error, rawequal
+local type, pairs, ipairs, setmetatable, tostring, error, rawequal, pcall =
+  type, pairs, ipairs, setmetatable, tostring, error, rawequal, pcall
 local string_format = string.format
 local math_floor, math_huge = math.floor, math.huge
 
@@ -231,6 +231,19 @@ local function watch_stream(self, s, token)
     Watched)
 end
 
+-- The hold of a create through me (the watched resource). The budget rule
+-- checks params first, and a validation message quotes the bad value (the
+-- key, passed by mistake): scrub it, as runs' own checks do. Pure Lua that
+-- never yields, so pcall is safe on 5.1 too.
+local function hold(self, me, params)
+  local ok, token = pcall(self.hold, self, params)
+  if not ok then
+    if errors.is_error(token) then me._t.redact(token) end
+    error(token, 0)
+  end
+  return token
+end
+
 --- runs: the client's runs resource. Returns a table that behaves like it
 --- (same methods, same fields) and tells the ledger what it sees.
 function M.track(runs, self)
@@ -262,7 +275,7 @@ function M.track(runs, self)
   end
 
   function over.create(me, params, ...)
-    local token = self:hold(params)
+    local token = hold(self, me, params)
     local run = settled(self, token, runs.create, me, params, ...)
     if type(run) == "table" then self:bind(token, run.id) end
     self:see(run)
@@ -297,8 +310,13 @@ function M.track(runs, self)
   end
 
   function over.stream(me, params, ...)
-    local token = self:hold(params)
-    local s, a, b, c = runs.stream(me, params, ...)
+    local token = hold(self, me, params)
+    -- a stream refused for its options (checked after the hold) gives the hold back
+    local ok, s, a, b, c = ypcall(runs.stream, me, params, ...)
+    if not ok then
+      self:release(token)
+      error(s, 0)
+    end
     local p = watch_stream(self, s, token)
     if c == s then c = p end
     return p, a, b, c

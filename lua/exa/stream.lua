@@ -143,10 +143,12 @@ local function failure(self, e, policy)
   return action
 end
 
+-- (its url holds the base URL, which may hold the key: scrubbed, as every
+-- error the transport makes is)
 local function incomplete(self, message)
   local s = self.in_use or self.spec
-  return errors.new{ kind = "incomplete", method = s.method,
-    url = self.transport.display_base .. s.path, message = message }
+  return self.transport:scrub(errors.new{ kind = "incomplete", method = s.method,
+    url = self.transport.display_base .. s.path, message = message }, s)
 end
 
 -- Is the run over? (a GET of its own, with its own retries)
@@ -206,11 +208,11 @@ function Stream:ended(err, partial)
       local found, lerr = self.runs:find_marker(marker)
       if found then return to_follow(self, found.id) end
       if found == nil then
-        fail(self, errors.new{ kind = "ambiguous", cause = e, client_request_id = marker,
-          attempts = self.budget.attempts,
+        fail(self, self.transport:scrub(errors.new{ kind = "ambiguous", cause = e,
+          client_request_id = marker, attempts = self.budget.attempts,
           message = string_format("the stream ended before the run id arrived and looking for the "
             .. "create's marker failed (%s): look for metadata.%s = %q before creating again",
-            tostring(lerr and lerr.message), api.MARKER_KEY, marker) })
+            tostring(lerr and lerr.message), api.MARKER_KEY, marker) }, self.spec))
       end
     end
     return -- not created: send the create again (same marker)

@@ -324,10 +324,14 @@ function Transport:open_sse(spec, budget)
   return self:call(spec, true, budget)
 end
 
+-- Scrub error object e of the key and of spec's per-call auth header; returns e.
+function Transport:scrub(e, spec)
+  return self.redact(e, call_secret(self, spec))
+end
+
 -- Scrub and return a transport error that happened mid-stream.
 function Transport:stream_error(err, spec)
-  local e = errors.from_transport(err, ctx_of(self, spec))
-  return self.redact(e, call_secret(self, spec))
+  return self:scrub(errors.from_transport(err, ctx_of(self, spec)), spec)
 end
 
 return M

@@ -417,10 +417,18 @@ end
 
 -- List parameters: limit and cursor are checked; any other scalar is sent
 -- as a query parameter (the API may add filters), except a near miss of
--- limit or cursor and the per-call option names.
+-- limit or cursor and this library's own option names (in any case, with or
+-- without "_" and "-": lastEventId), which the API would ignore in silence.
 local PAGE_NAMES = { "limit", "cursor" }
-local PAGE_ELSEWHERE = { headers = PER_CALL, timeout = PER_CALL, max_retries = PER_CALL,
-  interval = IN_WAIT }
+local PAGE_ELSEWHERE = {}
+for k, hint in pairs{ headers = PER_CALL, timeout = PER_CALL, max_retries = PER_CALL, interval = IN_WAIT,
+  last_event_id = "it is a replay parameter: runs:replay(id, {last_event_id = ...}); the JSON event "
+    .. "pages take limit and cursor",
+  resume = "it is an option of stream and replay: runs:stream(params, {resume = false})",
+  marker = "it is a per-call option of create, stream and run: runs:create(params, {marker = false})",
+} do
+  PAGE_ELSEWHERE[fold(k)] = hint
+end
 
 --- A list call's params (list, iter, events, iter_events): the query table.
 function M.page_query(params)
@@ -431,8 +439,9 @@ function M.page_query(params)
       invalid("params", "list parameters must have string keys, got " .. describe(k), k)
     end
     if k ~= "limit" and k ~= "cursor" then
-      if PAGE_ELSEWHERE[k] then
-        invalid(k, string_format("%s is not a list parameter: %s", k, PAGE_ELSEWHERE[k]))
+      local hint = PAGE_ELSEWHERE[fold(k)]
+      if hint then
+        invalid(k, string_format("%s is not a list parameter: %s", k, hint))
       end
       local near = M.near(k, PAGE_NAMES)
       if near then

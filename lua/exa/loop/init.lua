@@ -25,6 +25,7 @@
 --   arm_sleep(loop, s, item)   a task sleeps until item.at
 --   run(loop)           drive until no task is alive
 --   step(loop, max_wait)  built-in only: one turn, blocking at most max_wait
+--                       (loop:step() takes it on every driver)
 --   blocks              true when a call outside a task may block (built-in)
 --   close(loop)         release what the driver holds in its host
 local type, setmetatable, getmetatable, error, select, tostring, ipairs, pcall =
@@ -40,6 +41,7 @@ local core = require "exa.core"
 local errors = require "exa.errors"
 local validate = require "exa.validate"
 local ypcall = require "exa.pcall"
+local builtin_step = require("exa.loop.builtin").step
 
 local M = {}
 
@@ -300,8 +302,9 @@ end
 --- Curl may have changed what it watches or its timer: tell the host.
 function Loop:sync() self.drv.sync(self) end
 
---- One turn of a built-in loop (blocks at most max_wait seconds).
-function Loop:step(max_wait) self.drv.step(self, max_wait) end
+--- One turn of the built-in driver (blocks at most max_wait seconds), on
+--- any loop, as it always was: a host loop's driver has no turn of its own.
+function Loop:step(max_wait) builtin_step(self, max_wait) end
 
 --- Outside a task: may the caller block? (built-in: yes; a host loop: no).
 function Loop:check_blocking(what)
