@@ -159,6 +159,14 @@ describe("what still passes", function()
     assert.equals("effort", validate.near("effrot", validate.CREATE_FIELDS)) -- a swap is one edit
     assert.equals(1, validate.distance("limt", "limit"))
   end)
+
+  it("a known field name with more after it: a field the API may add, passed through", function()
+    for _, name in ipairs{ "previousRunIds", "outputSchemaId", "budgetId", "queryId" } do
+      assert.equals(name, validate.create_field_name(name))
+    end
+    -- a slip of the same length is still refused
+    assert.has_error(function() validate.create_field_name("previousRunID") end)
+  end)
 end)
 
 describe("against the simulator", function()

@@ -10,8 +10,8 @@
 -- can scrub the API key from all of it (errors.redact).
 local type, pairs, ipairs, next, tostring, select, getmetatable =
   type, pairs, ipairs, next, tostring, select, getmetatable
-local string_format, string_find, string_lower, string_gsub, string_byte =
-  string.format, string.find, string.lower, string.gsub, string.byte
+local string_format, string_find, string_lower, string_gsub, string_byte, string_sub =
+  string.format, string.find, string.lower, string.gsub, string.byte, string.sub
 local math_floor, math_huge = math.floor, math.huge
 local table_concat = table.concat
 
@@ -486,7 +486,9 @@ end
 -- (the API adds fields), except
 --   * a near miss of a known name: the same once case, "_" and "-" are
 --     folded away, or one edit away (names up to 5 letters) or two (longer
---     ones): output_schema, Query, efort, previousRunID, data_source;
+--     ones): output_schema, Query, efort, previousRunID, data_source; but
+--     not a known name with more after it (previousRunIds, budgetId): the
+--     API may add such a field;
 --   * the names this library's builder and CLI give fields (schema, system,
 --     previous, data, exclude, ...) and its per-call options (headers,
 --     timeout, max_retries, ...): each is refused with the name to use.
@@ -550,6 +552,9 @@ local function check_names(t, known, prefix, aliases, elsewhere)
           prefix, k, string_find(right, " = ", 1, true) and "" or prefix, right))
       end
       right = M.near(k, known)
+      -- a known name with more after it (previousRunIds, outputSchemaId,
+      -- budgetId) reads as a field of its own the API may add, not a slip
+      if right and #k > #right and string_sub(k, 1, #right) == right then right = nil end
       if right then
         invalid(prefix .. k, string_format(
           "%s%s is not a field the API knows: did you mean %s%s? (names are camelCase, exactly)",
