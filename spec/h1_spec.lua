@@ -188,6 +188,28 @@ describe("the curl backend reads the h1 cases as the reader does", function()
     return o
   end
 
+  it("ends a server's endless 1xx heads, header lines and trailer lines in too_large (the head bound)", function()
+    for _, what in ipairs { "interim", "headers", "trailers" } do
+      local m = core.multi()
+      local t = m:request { method = "GET", url = peer.base .. "/endless?what=" .. what, sse = true,
+        idle_timeout = 3000 }
+      local status, err = t:headers()
+      local events = 0
+      if status then
+        while true do
+          local ev, e = t:next_event()
+          if not ev then err = e break end
+          events = events + 1
+        end
+      end
+      assert.is_table(err, what)
+      assert.equal("too_large", err.kind, what .. ": " .. tostring(err.message))
+      assert.is_true(events <= 1, what)
+      t:close()
+      m:close()
+    end
+  end)
+
   for _, c in ipairs(CASES) do
     it(c.name, function()
       local o = fetch(c)

@@ -30,6 +30,9 @@
 --   /sse-json                  200 application/json to an sse request
 --   /hang                      reads the request and never answers
 --   /sse-chunks (POST {chunks = {hex}, framing = "chunked"|"close"})  an event stream, one write per chunk
+--   /endless?what=             a head that never ends (what=interim: 1xx heads, headers: header
+--                              lines, trailers: an event stream whose trailer lines never end),
+--                              1 KiB or so per write, until the client hangs up (20 MB at most)
 --   /raw?file=PATH[&keep=1][&drip=N]  the bytes of the file PATH verbatim (a whole hostile response,
 --                              head and body; drip=N: N bytes per write, 1 ms apart), then closes
 --                              the connection (keep=1: serves on)
@@ -276,6 +279,26 @@ local sent, ENDLESS_CAP = {}, 64 * 1024 * 1024
 routes["/sent"] = function(c, id, req)
   respond(c, id, 200, "application/json", cjson.encode { sent = sent[query(req.query).key or ""] or 0,
     cap = ENDLESS_CAP })
+end
+
+routes["/endless"] = function(c, id, req)
+  local what = query(req.query).what
+  local piece
+  if what == "interim" then
+    piece = "HTTP/1.1 100 Continue\r\nX-Pad: " .. ("p"):rep(1000) .. "\r\n\r\n"
+  elseif what == "headers" then
+    send(c, "HTTP/1.1 200 OK\r\n")
+    piece = "X-H: " .. ("h"):rep(1000) .. "\r\n"
+  else
+    sse_head(c, id)
+    chunk(c, event(1))
+    send(c, "0\r\n")
+    piece = "X-T: " .. ("t"):rep(1000) .. "\r\n"
+  end
+  for _ = 1, 20000 do
+    if not c:write(piece) or not c:flush() then break end
+  end
+  return "close"
 end
 
 routes["/raw"] = function(c, _, req)

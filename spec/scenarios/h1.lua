@@ -72,6 +72,26 @@ test("reads every h1 case the same way dripped 7 bytes per write", function(ctx)
   end
 end)
 
+test("ends a server's endless 1xx heads, header lines and trailer lines in too_large (the head bound)", function(ctx)
+  for _, what in ipairs { "interim", "headers", "trailers" } do
+    local h = ctx.backend.start { method = "GET", url = ctx.peer .. "/endless?what=" .. what, sse = true,
+      idle_timeout = 3000 }
+    local status, err = h:headers()
+    local events = 0
+    if status then
+      while true do
+        local ev, e = h:next_event()
+        if not ev then err = e break end
+        events = events + 1
+      end
+    end
+    assert(type(err) == "table", what)
+    assert.equal("too_large", err.kind, what .. ": " .. tostring(err.message))
+    assert.is_true(events <= 1, what)
+    h:close()
+  end
+end)
+
 return {
   peer = true,
   before = function(env) -- busted side: the case files, where the peer can read them
