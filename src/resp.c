@@ -118,7 +118,25 @@ static long parse_status(const char *b, size_t n) {
   while (i < n && b[i] == ' ') i++;
   for (; i < n && b[i] >= '0' && b[i] <= '9' && digits < 3; i++, digits++) s = s * 10 + (b[i] - '0');
   if (digits != 3 || (i < n && b[i] != ' ') || s < 100 || s > 599) return -1;
+  if (memchr(b, '\0', n)) return -1; /* RFC 9110 5.5: NUL is never valid, reason phrase included */
   return s;
+}
+
+/* Does a fold continue the last header, and is that header one that frames
+ * the body? Its length or coding would then be read differently by peers that
+ * unfold and peers that refuse (libcurl refuses): refused on every backend.
+ * hdrs holds "name\0value\0" pairs. */
+static int folds_framing(const exa_resp *r) {
+  const char *p = r->hdrs.p;
+  size_t end = r->hdrs.len - 1, i; /* end: the last value's terminator */
+  size_t nend, nstart;
+  i = end;
+  while (i > 0 && p[i - 1] != '\0') i--;  /* the value's start */
+  if (i == 0) return 0;
+  nend = i - 1;                            /* the name's terminator */
+  nstart = nend;
+  while (nstart > 0 && p[nstart - 1] != '\0') nstart--;
+  return ieq(p + nstart, nend - nstart, "content-length") || ieq(p + nstart, nend - nstart, "transfer-encoding");
 }
 
 /* Two Content-Length headers that disagree: which body length is true is
@@ -189,6 +207,7 @@ int exa_resp_header(exa_resp *r, const char *b, size_t n) {
     for (i = 0; i < len && is_sp(b[i]); i++) {}
     while (ve > i && is_sp(b[ve - 1])) ve--;
     if (r->hdrs.len == 0) return malformed(r, "a folded line with no header before it");
+    if (folds_framing(r)) return malformed(r, "a folded Content-Length or Transfer-Encoding line");
     if (i == ve) return 0; /* only whitespace: adds nothing */
     r->hdrs.len--; /* drop the value's terminator */
     if (r->hdrs.p[r->hdrs.len - 1] != '\0' && exa_buf_add(&r->hdrs, " ", 1)) return nomem(r);

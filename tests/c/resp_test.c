@@ -119,6 +119,22 @@ static void test_head(void) {
   check(exa_resp_header(&r, "X: y\r\n", 6) == -1, "head: failure is sticky");
   exa_resp_free(&r);
 
+  /* a fold of a header that frames the body is refused, as libcurl refuses it */
+  exa_resp_init(&r, &c);
+  check(head(&r, "HTTP/1.1 200 OK\r\nContent-Length:\r\n 2\r\n") == -1 && r.ek == EXA_EK_TRANSPORT &&
+            strstr(r.emsg, "folded Content-Length or Transfer-Encoding") != NULL,
+        "head: a folded Content-Length is malformed (%s)", r.emsg);
+  exa_resp_free(&r);
+  exa_resp_init(&r, &c);
+  check(head(&r, "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip,\r\n chunked\r\n") == -1 &&
+            r.ek == EXA_EK_TRANSPORT, "head: a folded Transfer-Encoding is malformed");
+  exa_resp_free(&r);
+  /* NUL anywhere in the status line, reason phrase included */
+  exa_resp_init(&r, &c);
+  check(exa_resp_header(&r, "HTTP/1.1 200 O\0K\r\n", 17) == -1 && r.ek == EXA_EK_TRANSPORT,
+        "head: a NUL in the reason phrase is malformed");
+  exa_resp_free(&r);
+
   /* a fold after an interim head's headers does not reach into them */
   exa_resp_init(&r, &c);
   check(head(&r, "HTTP/1.1 103 Early Hints\r\nLink: x\r\n\r\nHTTP/1.1 200 OK\r\n\tcont\r\n") == -1 &&
