@@ -3,7 +3,7 @@
 -- the transfer made progress; outside a task on a built-in loop they block
 -- in C as the synchronous API always did, and on a loop with a host wait
 -- (Neovim) they wait through it. See docs/architecture.md §2-3.
-local setmetatable, pairs, pcall, error = setmetatable, pairs, pcall, error
+local setmetatable, pcall, error = setmetatable, pcall, error
 
 local core = require "exa.core"
 
@@ -65,15 +65,10 @@ function M.new(cfg)
   function backend.sleep(s) loop:sleep(s) end
   backend.now = core.monotime
   function backend.close()
-    -- the loop (and its pool) may be shared; a private one is closed with the client
-    if cfg.private and loop.m then
-      loop.m:close()
-      loop.m = nil
-      -- its transfers ended "closed" without reporting progress: wake their waiters
-      local ids = {}
-      for id in pairs(loop.waiting) do ids[#ids + 1] = id end
-      for i = 1, #ids do loop:wake(ids[i]) end
-    end
+    -- the loop (and its pool) may be shared; a private one is closed with the
+    -- client: its transfers end "closed", their waiters wake, and a uv loop's
+    -- polls and timers are released
+    if cfg.private then loop:close() end
   end
   return backend
 end

@@ -3,7 +3,7 @@
 -- on a plain exa.new{} pulled from outside any task (each wait goes through
 -- vim.wait). Counts only; the spec compares the rates.
 local common = dofile(os.getenv("EXA_ROOT") .. "/spec/nvim/common.lua")
-local exa = require "exa"
+local exa = common.exa()
 local uv = vim.loop
 
 local out = {}
