@@ -56,8 +56,8 @@ describe("Neovim plugin (nvim/) from a plugin-manager layout", function()
     tmp = p:read("*l")
     p:close()
     site = tmp .. "/site"
-    clone = site .. "/pack/packer/start/exa-agent-lua"
-    lazy_dir = tmp .. "/lazy/exa-agent-lua"
+    clone = site .. "/pack/packer/start/exa-agent"
+    lazy_dir = tmp .. "/lazy/exa-agent"
     -- what a clone holds: the checkout's files (committed or not), no build/
     assert(sh(("mkdir -p %s %s && cd %s && git ls-files -co --exclude-standard | tar -cf - -T - | tar -xf - -C %s")
       :format(q(clone), q(tmp .. "/lazy"), q(mock.root), q(clone))))
@@ -115,13 +115,16 @@ describe("Neovim plugin (nvim/) from a plugin-manager layout", function()
     assert.is_false(r.plain_fast_ok)
     assert.equals("loop", r.plain_fast_kind)
     assert.matches("loop:spawn(fn), or vim.schedule it", r.plain_fast_message, 1, true)
+    -- exa.loop{uv = vim.loop, wait = false}: raises on the main thread too
+    assert.is_false(r.strict_ok)
+    assert.matches("outside a task would block the uv loop", r.strict_message, 1, true)
   end)
 
   it(":checkhealth exa: the module, libcurl, the key, the API, the loop; a missing core names the build command",
     function()
     local r = nvim("health.lua", srv, KEY, "lazy")
     local text = table.concat(r.lines, "\n")
-    assert.matches("OK: exa " .. exa.VERSION:gsub("%.", "%%.") .. " loads; exa.core from [^\n]*/lazy/exa%-agent%-lua/build/nvim/exa/core%.so", text)
+    assert.matches("OK: exa " .. exa.VERSION:gsub("%.", "%%.") .. " loads; exa.core from [^\n]*/lazy/exa%-agent/build/nvim/exa/core%.so", text)
     assert.matches("OK: libcurl %d+%.%d+", text)
     assert.matches("OK: API key set %(EXA_API_KEY, " .. #KEY .. " characters%)", text)
     assert.matches("OK: the API answers at " .. srv.url:gsub("%p", "%%%0"), text)
@@ -138,7 +141,7 @@ describe("Neovim plugin (nvim/) from a plugin-manager layout", function()
     assert(os.rename(so .. ".off", so))
     assert(ok, r2)
     text = table.concat(r2.lines, "\n")
-    assert.matches("ERROR: exa.core %(the C module%) is not built for Neovim's LuaJIT: run make %-C '[^']*/lazy/exa%-agent%-lua' nvim", text)
+    assert.matches("ERROR: exa.core %(the C module%) is not built for Neovim's LuaJIT: run make %-C '[^']*/lazy/exa%-agent' nvim", text)
     assert.is_nil(text:find("module 'exa.core' not found", 1, true))
   end)
 

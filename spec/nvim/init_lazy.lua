@@ -1,5 +1,5 @@
 -- A user's init.lua with the plugin installed by lazy.nvim as
---   { "exa-agent-lua", build = "make nvim",
+--   { "exa-lua/exa-agent", build = "make nvim",
 --     config = function(plugin)
 --       vim.opt.rtp:append(plugin.dir .. "/nvim")
 --       require("exa_nvim").setup{}

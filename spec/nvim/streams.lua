@@ -49,6 +49,10 @@ local function plain_phase()
   end)
   out.plain_ticks, out.plain_ms = mark()
   out.plain_error = not ok and tostring(err) or nil
+  -- exa.loop{wait = false}: no vim.wait, a call outside a task raises even here
+  local strict = exa.new{ loop = exa.loop{ uv = uv, wait = false } }
+  local ok3, e3 = pcall(strict.runs.list, strict.runs)
+  out.strict_ok, out.strict_message = ok3, type(e3) == "table" and e3.message or tostring(e3)
   -- from a libuv callback the plain client cannot wait: it says how to
   local cb = uv.new_timer()
   cb:start(0, 0, function()
