@@ -154,6 +154,7 @@ function M.new(opts)
     uv = uv,
     cq = opts.cqueues,
     host_wait = wait or nil, -- uv: runs the host's events until cond() (vim.wait)
+    host_blocked = 0,        -- callers inside host_block now
     in_fast = wait and vim and wait == vim.wait and vim.in_fast_event or nil,
     m = nil,              -- the curl multi: one connection pool for every client on this loop
     by_co = setmetatable({}, { __mode = "k" }),
@@ -198,6 +199,23 @@ local function schedule(self, task, value)
   if self.driver ~= "builtin" then self:kick() end
 end
 
+-- Something a caller in host_block may wait for happened inside a libuv
+-- callback. uv_run(ONCE) runs due timers before it polls, so a task that
+-- finished in one (a kick) would leave the host polling until the next
+-- event; an async send makes that poll return at once. (A 0 ms timer would
+-- not: libuv 1.44 runs it in the same pass, before the poll.) Unref'd: it
+-- never keeps a loop alive.
+local function nudge(self)
+  if self.host_blocked == 0 then return end
+  local a = self.nudger
+  if not a then
+    a = self.uv.new_async(function() end)
+    a:unref()
+    self.nudger = a
+  end
+  a:send()
+end
+
 -- A task failed and nobody waits for it. A built-in loop raises it from
 -- run(); on a host loop (uv, cqueues), where nobody may ever call run(), it
 -- goes to on_error, or stderr, so it is never lost silently.
@@ -211,6 +229,7 @@ end
 
 local function finish(self, task, ok, res)
   self.alive = self.alive - 1
+  nudge(self)
   if ok then
     task.status = "done"
     task.results = res
@@ -281,6 +300,7 @@ local function wake_ids(self, ids)
       waiting[id] = nil
       if getmetatable(task) == Outside then
         task.woken = true
+        nudge(self)
       else
         task.wait_id = nil
         schedule(self, task)
@@ -355,6 +375,13 @@ local HOST_WAIT_MS = 86400000
 --- ready() (or s seconds passed, when given). Raises kind = "loop" when the
 --- user interrupts (Ctrl-C in Neovim).
 function Loop:host_block(ready, s)
+  self.host_blocked = self.host_blocked + 1
+  local ok, err = pcall(self.host_loop, self, ready, s)
+  self.host_blocked = self.host_blocked - 1
+  if not ok then error(err, 0) end
+end
+
+function Loop:host_loop(ready, s)
   self:sync()
   local deadline = s and now() + s
   while not ready() do
@@ -705,11 +732,11 @@ function Loop:close()
     p:stop()
     p:close()
   end
-  for _, name in ipairs{ "kick_timer", "curl_timer" } do
+  for _, name in ipairs{ "kick_timer", "curl_timer", "nudger" } do
     local t = self[name]
     if t then
       self[name] = nil
-      t:stop()
+      if name ~= "nudger" then t:stop() end -- an async handle has no stop
       t:close()
     end
   end
