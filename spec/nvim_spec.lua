@@ -24,9 +24,11 @@ local function nvim(script, srv, key, layout)
   local out = tmp .. "/out.json"
   os.remove(out)
   -- LUA_PATH / LUA_CPATH unset: exa must come from the plugin layout, not the checkout
-  local cmd = ("cd %s && unset LUA_PATH LUA_CPATH LUA_INIT; EXA_ROOT=%s EXA_OUT=%s EXA_SITE=%s "
-    .. "EXA_LAZY_DIR=%s EXA_BASE_URL=%s EXA_API_KEY=%s nvim --headless -u %s -i NONE -n -c %s >%s.log 2>&1"):format(
-    q(tmp), q(mock.root), q(out), q(site), q(lazy_dir), q(srv.url), q(key),
+  -- XDG_* in the temp dir: no plugin or config of the machine's user comes in
+  local cmd = ("cd %s && unset LUA_PATH LUA_CPATH LUA_INIT; XDG_CONFIG_HOME=%s/xdg XDG_DATA_HOME=%s/xdg "
+    .. "XDG_STATE_HOME=%s/xdg XDG_CACHE_HOME=%s/xdg EXA_ROOT=%s EXA_OUT=%s EXA_SITE=%s EXA_LAZY_DIR=%s "
+    .. "EXA_BASE_URL=%s EXA_API_KEY=%s timeout 90 nvim --headless -u %s -i NONE -n -c %s >%s.log 2>&1"):format(
+    q(tmp), q(tmp), q(tmp), q(tmp), q(tmp), q(mock.root), q(out), q(site), q(lazy_dir), q(srv.url), q(key),
     q(mock.root .. "/spec/nvim/init_" .. (layout or "packer") .. ".lua"),
     q("luafile " .. mock.root .. "/spec/nvim/" .. script), q(out))
   local ok = os.execute(cmd)
@@ -138,8 +140,14 @@ describe("Neovim plugin (nvim/) from a plugin-manager layout", function()
     local so = clone .. "/build/nvim/exa/core.so"
     assert(os.rename(so, so .. ".off"))
     local ok, r2 = pcall(nvim, "health.lua", srv, KEY, "lazy")
+    local ok3, r3 = pcall(nvim, "nocore.lua", srv, KEY, "lazy")
     assert(os.rename(so .. ".off", so))
     assert(ok, r2)
+    assert(ok3, r3)
+    -- so does :ExaResearch, in one message
+    assert.equals(1, #r3.messages)
+    assert.matches("^exa: exa.core %(the C module%) is not built for Neovim's LuaJIT: run make %-C '[^']*' nvim",
+      r3.messages[1])
     text = table.concat(r2.lines, "\n")
     assert.matches("ERROR: exa.core %(the C module%) is not built for Neovim's LuaJIT: run make %-C '[^']*/lazy/exa%-agent' nvim", text)
     assert.is_nil(text:find("module 'exa.core' not found", 1, true))

@@ -280,14 +280,25 @@ function M.cancel_command(bang)
   return n
 end
 
+-- A command's failure (no core built, no key) as one message, not a traceback.
+local function guarded(fn)
+  return function(cmd)
+    local ok, err = pcall(fn, cmd)
+    if not ok then
+      local msg = tostring(err)
+      vim.notify(msg:find("^exa: ") and msg or "exa: " .. msg, vim.log.levels.ERROR)
+    end
+  end
+end
+
 --- Define :ExaResearch and :ExaCancel (idempotent).
 function M.commands()
-  vim.api.nvim_create_user_command("ExaResearch", function(cmd)
+  vim.api.nvim_create_user_command("ExaResearch", guarded(function(cmd)
     M.research(cmd.args)
-  end, { nargs = "+", desc = "Exa research run into a scratch buffer" })
-  vim.api.nvim_create_user_command("ExaCancel", function(cmd)
+  end), { nargs = "+", desc = "Exa research run into a scratch buffer" })
+  vim.api.nvim_create_user_command("ExaCancel", guarded(function(cmd)
     M.cancel_command(cmd.bang)
-  end, { bang = true, desc = "Cancel this buffer's Exa run (!: every run)" })
+  end), { bang = true, desc = "Cancel this buffer's Exa run (!: every run)" })
 end
 
 return M
