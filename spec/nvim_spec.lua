@@ -113,6 +113,10 @@ describe("Neovim plugin (nvim/) from a plugin-manager layout", function()
     assert.equals("uv", r.plain_driver)
     same_as_stored(r.plain_streams, plain)
     kept_ticking(r, r.plain_ticks, r.plain_ms)
+    -- and, meanwhile, a vim.schedule callback ran and a job's output and exit came in
+    assert.is_true(r.plain_scheduled)
+    assert.equals(2, r.plain_job_out)
+    assert.is_true(r.plain_job_exit)
     -- except from a libuv callback, where vim.wait is not allowed: one line says what to do
     assert.is_false(r.plain_fast_ok)
     assert.equals("loop", r.plain_fast_kind)

@@ -28,6 +28,13 @@ end
 -- streams opened at once and pulled round-robin outside any task.
 local function plain_phase()
   mark()
+  -- while the calls below wait, the editor's scheduled callbacks and jobs go on
+  local scheduled, job_out, job_exit = false, 0, false
+  vim.schedule(function() scheduled = true end)
+  vim.fn.jobstart({ "sh", "-c", "echo one; echo two" }, {
+    on_stdout = function(_, data) for _, l in ipairs(data) do if l ~= "" then job_out = job_out + 1 end end end,
+    on_exit = function() job_exit = true end,
+  })
   local c = exa.new{}
   out.plain_driver = c.loop.driver
   local ok, err = pcall(function()
@@ -48,6 +55,7 @@ local function plain_phase()
     out.plain_streams = evs
   end)
   out.plain_ticks, out.plain_ms = mark()
+  out.plain_scheduled, out.plain_job_out, out.plain_job_exit = scheduled, job_out, job_exit
   out.plain_error = not ok and tostring(err) or nil
   -- exa.loop{wait = false}: no vim.wait, a call outside a task raises even here
   local strict = exa.new{ loop = exa.loop{ uv = uv, wait = false } }
