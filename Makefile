@@ -10,6 +10,7 @@
 #   make docs    the API reference from the source comments (LDoc), in docs/api/
 #   make dist    the source rocks in dist/, each installed into an empty tree and smoke-tested
 #   make rock    what LuaRocks runs to build exa.core (see the rockspecs)
+#   make nvim    the Neovim plugin's build step: exa.core for LuaJIT in build/nvim/ (see nvim/README.md)
 #
 # Nothing here needs root except the dependency step, which says what to install when it cannot.
 
@@ -37,7 +38,7 @@ SRCS := $(sort $(wildcard src/*.c))
 HDRS := $(wildcard src/*.h)
 BUILD ?= build
 
-.PHONY: all build deps deps-test deps-demo test demo bench bench-ngx sanitize valgrind fuzz clean mock check-tags rock docs dist
+.PHONY: nvim all build deps deps-test deps-demo test demo bench bench-ngx sanitize valgrind fuzz clean mock check-tags rock docs dist
 
 all: build
 
@@ -118,6 +119,19 @@ rock:
 	@echo "  LD  $(ROCK)/exa/core.so"
 	@$(CC) $(LIBFLAG) -o $(ROCK)/exa/core.so $(patsubst src/%.c,$(ROCK)/obj/%.o,$(SRCS)) \
 	  $(if $(CURL_LIBDIR),-L$(CURL_LIBDIR) -Wl$(comma)-rpath$(comma)$(CURL_LIBDIR)) -lcurl $(CORE_LIBS)
+
+# The Neovim plugin's build step (lazy.nvim `build = "make nvim"`, packer `run = "make nvim"`):
+# exa.core for Neovim's LuaJIT in build/nvim/exa/core.so, which nvim/ puts on package.cpath.
+# Built like the rock (no -Werror: a user's newer compiler must not break an install).
+NVIM_INC ?= $(INC_jit)
+nvim:
+	@test -f $(NVIM_INC)/lua.h || { echo "make nvim: no LuaJIT headers in $(NVIM_INC): apt-get install \
+	libluajit-5.1-dev (or libluajit2-5.1-dev), or make nvim NVIM_INC=/path/to/luajit/include"; exit 1; }
+	@command -v curl-config >/dev/null || { echo "make nvim: no libcurl headers: apt-get install \
+	libcurl4-openssl-dev"; exit 1; }
+	@$(MAKE) --no-print-directory rock ROCK=$(BUILD)/nvim LUA_INCDIR=$(NVIM_INC) \
+	  CFLAGS="$(CFLAGS) -fPIC $(CURL_CFLAGS)" LIBFLAG=-shared
+	@echo "exa.core for Neovim: $(BUILD)/nvim/exa/core.so"
 
 # The API reference (LDoc, config.ld) in docs/api/; not committed: built here and by spec/docs_spec.lua.
 docs:

@@ -1,8 +1,9 @@
 -- exa.http_curl: the default backend, transfers on exa.core's curl multi.
 -- A handle's calls wait through the loop: inside a task they yield until
 -- the transfer made progress; outside a task on a built-in loop they block
--- in C as the synchronous API always did. See docs/architecture.md §3.
-local setmetatable, pairs = setmetatable, pairs
+-- in C as the synchronous API always did, and on a loop with a host wait
+-- (Neovim) they wait through it. See docs/architecture.md §2-3.
+local setmetatable, pcall, error = setmetatable, pcall, error
 
 local core = require "exa.core"
 
@@ -12,17 +13,23 @@ local Handle = {}
 Handle.__index = Handle
 
 -- Call t:method(0) until it is ready, yielding the task in between; or,
--- outside a task, block in C.
+-- outside a task, block in C (built-in loop) or wait through the host.
 local function waited(h, method)
   local t, loop = h.t, h.loop
-  if not loop:current() then
+  local inside = loop:current()
+  if not inside then
     loop:check_blocking("a request")
-    return t[method](t)
+    if not loop.host_wait then return t[method](t) end
   end
   while true do
     local a, b, c = t[method](t, 0)
     if a ~= false then return a, b, c end
-    loop:await(h.id)
+    if inside then
+      loop:await(h.id)
+    else
+      local ok, err = pcall(loop.host_await, loop, h.id)
+      if not ok then h:close(); error(err, 0) end
+    end
     if not h.t then -- closed (by another task) while this one waited
       return nil, { kind = "closed", message = "the transfer was closed while a task waited on it" }
     end
@@ -58,15 +65,10 @@ function M.new(cfg)
   function backend.sleep(s) loop:sleep(s) end
   backend.now = core.monotime
   function backend.close()
-    -- the loop (and its pool) may be shared; a private one is closed with the client
-    if cfg.private and loop.m then
-      loop.m:close()
-      loop.m = nil
-      -- its transfers ended "closed" without reporting progress: wake their waiters
-      local ids = {}
-      for id in pairs(loop.waiting) do ids[#ids + 1] = id end
-      for i = 1, #ids do loop:wake(ids[i]) end
-    end
+    -- the loop (and its pool) may be shared; a private one is closed with the
+    -- client: its transfers end "closed", their waiters wake, and a uv loop's
+    -- polls and timers are released
+    if cfg.private then loop:close() end
   end
   return backend
 end

@@ -79,8 +79,10 @@ return exa
 -- @tparam[opt] func options.sleep `sleep(seconds)` for backoff and polling, for a host with its own
 --   loop (`ngx.sleep`)
 -- @tparam[opt] func options.on_retry `on_retry(err, attempt, delay)` before each retry's sleep
--- @tparam[opt] Loop options.loop the @{Loop} to wait through (default: a private built-in loop,
---   so every call blocks until done); clients on one loop share its connection pool
+-- @tparam[opt] Loop options.loop the @{Loop} to wait through (default: a private `exa.loop()`:
+--   the built-in loop, so every call blocks until done; inside Neovim one on the editor's
+--   `vim.loop`, where a call outside a task waits through `vim.wait`); clients on one loop
+--   share its connection pool
 -- @tparam[opt] string options.transport `"curl"` (libcurl, the default outside nginx) or `"ngx"`
 --   (nginx cosockets, the default inside an OpenResty request context)
 -- @tparam[opt] table options.budget `{max_dollars = n}`, a hard cap: a create the budget
@@ -103,7 +105,10 @@ return exa
 -- @function loop
 -- @tparam[opt] table options `uv` (a luv module: `vim.loop`, `vim.uv`, `require "luv"`),
 --   or `cqueues` (a cqueues controller); neither: the built-in driver (epoll on curl's
---   sockets). `on_error = function(err, task)`: where a host loop reports a task that
+--   sockets), or inside Neovim the editor's `vim.loop`. `wait`: on a uv loop, how a call
+--   outside any task waits: a function like `vim.wait(ms, cond, interval)` that runs the
+--   host's events (inside Neovim the default is `vim.wait`), or `false` to raise
+--   `kind = "loop"` instead. `on_error = function(err, task)`: where a host loop reports a task that
 --   failed with nobody waiting for it (default: stderr)
 -- @treturn Loop
 -- @usage local loop = exa.loop()

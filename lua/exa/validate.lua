@@ -330,7 +330,7 @@ M.OPTIONS = {
   check_budget = spec("exa.check_budget's options", "", { "api", "spent", "reserved", "budget" }),
   check_output = spec("exa.check_output's options", "", { "allow_null", "max" }),
   schema_errors = spec("exa.schema.errors' options", "", { "root", "path", "max", "allow_null" }),
-  loop = spec("exa.loop", "", { "uv", "cqueues", "on_error" }),
+  loop = spec("exa.loop", "", { "uv", "cqueues", "on_error", "wait" }),
 }
 
 -- the runs methods that take just the per-call options

@@ -3,6 +3,7 @@
 --   local loop = exa.loop()                  built-in: waits on curl's sockets (epoll)
 --   local loop = exa.loop{ uv = vim.loop }   libuv (Neovim, luvit, luv): a uv poll per socket
 --   local loop = exa.loop{ cqueues = cq }    a cqueues controller: a pump polls the multi's fd
+--   (inside Neovim, exa.loop() is exa.loop{ uv = vim.loop }: the editor's own loop)
 --   local task = loop:spawn(fn, ...)         fn runs in a coroutine on the loop
 --   task:wait()                              fn's results, or raises its error
 --   loop:run()                               drive until every task has finished
@@ -11,8 +12,12 @@
 -- Every blocking point of the library (response head, next event, body,
 -- backoff, wait() polling, resume polling) asks the loop: inside a task the
 -- task yields until its transfer made progress or its timer fired; outside
--- any task, a built-in loop blocks as the synchronous API always did, and a
--- host loop (uv, cqueues) raises kind = "loop": blocking would freeze the host.
+-- any task, a built-in loop blocks as the synchronous API always did; a host
+-- loop with a wait function (Neovim's vim.wait, the default there) runs the
+-- host's events until the call is done, so timers, jobs and scheduled
+-- callbacks go on; any other host loop (uv, cqueues) raises kind = "loop":
+-- blocking would freeze the host. So does Neovim from a libuv callback,
+-- where vim.wait is not allowed.
 --
 -- The C core never calls Lua: the multi records what curl wants watched,
 -- and the loop reads that, waits the host's way, and calls back in.
@@ -34,7 +39,8 @@ local string_format, table_remove, require = string.format, table.remove, requir
 local io_stderr, string_find, pairs = io.stderr, string.find, pairs
 local coroutine_create, coroutine_resume, coroutine_yield, coroutine_running, coroutine_status =
   coroutine.create, coroutine.resume, coroutine.yield, coroutine.running, coroutine.status
-local math_floor = math.floor
+local math_floor, math_min = math.floor, math.min
+local getfenv, rawget = getfenv, rawget -- getfenv: nil on 5.2+, where no Neovim runs
 local unpack = table.unpack or unpack -- luacheck: ignore
 
 local core = require "exa.core"
@@ -49,6 +55,10 @@ local Loop = {}
 Loop.__index = Loop
 local Task = {}
 Task.__index = Task
+-- A stand-in task for a caller waiting outside any task through the host:
+-- wake_ids sets its flag instead of resuming it.
+local Outside = {}
+Outside.__index = Outside
 
 local function pack(...) return { n = select("#", ...), ... } end
 
@@ -92,10 +102,27 @@ local function heap_pop(h)
   return top
 end
 
+-- ---- the host ----------------------------------------------------------
+
+--- The `vim` table when running inside Neovim (its event loop and vim.wait
+--- are there), else nil.
+function M.nvim()
+  local env = getfenv and getfenv(0)
+  local vim = type(env) == "table" and rawget(env, "vim")
+  if type(vim) == "table" and type(vim.wait) == "function" and type(vim.in_fast_event) == "function"
+    and type(rawget(vim, "uv") or vim.loop) == "table" then
+    return vim
+  end
+  return nil
+end
+
 -- ---- the loop ----------------------------------------------------------
 
 --- exa.loop([opts]): opts.uv (a luv module: vim.loop / vim.uv / require "luv")
---- or opts.cqueues (a cqueues controller); neither: the built-in driver.
+--- or opts.cqueues (a cqueues controller); neither: the built-in driver, or
+--- inside Neovim its own uv loop. opts.wait: how a call outside any task
+--- waits on a uv loop: a function like vim.wait(ms, cond, interval) that runs
+--- the host's events (default inside Neovim: vim.wait), or false to raise.
 function M.new(opts)
   if opts ~= nil and type(opts) ~= "table" then
     errors.invalid("loop", "exa.loop takes nil or a table {uv = ...} or {cqueues = ...}")
@@ -119,11 +146,31 @@ function M.new(opts)
     end
     driver = "cqueues"
   end
+  if opts.wait ~= nil and opts.wait ~= false and type(opts.wait) ~= "function" then
+    errors.invalid("wait", "exa.loop{wait = ...} must be a function like vim.wait, or false")
+  end
+  local vim = M.nvim()
+  local uv, wait = opts.uv, opts.wait
+  if vim then
+    local vuv = rawget(vim, "uv") or vim.loop
+    if driver == "builtin" then
+      -- inside Neovim the default is the editor's loop: the built-in one
+      -- would block it
+      driver, uv = "uv", vuv
+    end
+    if wait == nil and uv == vuv then wait = vim.wait end
+  end
+  if driver ~= "uv" and wait then
+    errors.invalid("wait", "exa.loop{wait = ...} goes with a uv loop")
+  end
   local self = setmetatable({
     driver = driver, -- "builtin", "uv" or "cqueues"
     drv = require("exa.loop." .. driver),
-    uv = opts.uv,
+    uv = uv,
     cq = opts.cqueues,
+    host_wait = wait or nil, -- uv: runs the host's events until cond() (vim.wait)
+    host_blocked = 0,        -- callers inside host_block now
+    in_fast = wait and vim and wait == vim.wait and vim.in_fast_event or nil,
     m = nil,              -- the curl multi: one connection pool for every client on this loop
     by_co = setmetatable({}, { __mode = "k" }),
     waiting = {},         -- transfer id -> task
@@ -167,6 +214,23 @@ local function schedule(self, task, value)
   self.drv.kick(self)
 end
 
+-- Something a caller in host_block may wait for happened inside a libuv
+-- callback. uv_run(ONCE) runs due timers before it polls, so a task that
+-- finished in one (a kick) would leave the host polling until the next
+-- event; an async send makes that poll return at once. (A 0 ms timer would
+-- not: libuv 1.44 runs it in the same pass, before the poll.) Unref'd: it
+-- never keeps a loop alive.
+local function nudge(self)
+  if self.host_blocked == 0 then return end
+  local a = self.nudger
+  if not a then
+    a = self.uv.new_async(function() end)
+    a:unref()
+    self.nudger = a
+  end
+  a:send()
+end
+
 -- A task failed and nobody waits for it. A built-in loop raises it from
 -- run(); on a host loop (uv, cqueues), where nobody may ever call run(), it
 -- goes to on_error, or stderr, so it is never lost silently.
@@ -180,6 +244,7 @@ end
 
 local function finish(self, task, ok, res)
   self.alive = self.alive - 1
+  nudge(self)
   if ok then
     task.status = "done"
     task.results = res
@@ -248,8 +313,13 @@ function Loop:wake_ids(ids)
     local task = waiting[id]
     if task then
       waiting[id] = nil
-      task.wait_id = nil
-      schedule(self, task)
+      if getmetatable(task) == Outside then
+        task.woken = true
+        nudge(self)
+      else
+        task.wait_id = nil
+        schedule(self, task)
+      end
     end
   end
 end
@@ -306,12 +376,57 @@ function Loop:sync() self.drv.sync(self) end
 --- any loop, as it always was: a host loop's driver has no turn of its own.
 function Loop:step(max_wait) builtin_step(self, max_wait) end
 
---- Outside a task: may the caller block? (built-in: yes; a host loop: no).
+--- Outside a task: may the caller wait? (built-in: yes, it blocks; a uv
+--- loop with a host wait: yes, through it, except in a Neovim libuv
+--- callback; any other host loop: no).
 function Loop:check_blocking(what)
-  if not self.drv.blocks then
-    error(loop_error(string_format("%s outside a task would block the %s loop: call it inside "
-      .. "loop:spawn(fn) (or task:wait() from a task)", what or "a call", self.driver)), 0)
+  if self.drv.blocks then return end
+  if self.host_wait then
+    if not (self.in_fast and self.in_fast()) then return end
+    error(loop_error(string_format("%s outside a task cannot wait in a libuv callback: "
+      .. "run it in loop:spawn(fn), or vim.schedule it", what or "a call")), 0)
   end
+  error(loop_error(string_format("%s outside a task would block the %s loop: call it inside "
+    .. "loop:spawn(fn) (or task:wait() from a task)", what or "a call", self.driver)), 0)
+end
+
+-- The longest single host wait, in ms (vim.wait takes an int).
+local HOST_WAIT_MS = 86400000
+
+--- Outside a task on a loop with a host wait: run the host's events until
+--- ready() (or s seconds passed, when given). Raises kind = "loop" when the
+--- user interrupts (Ctrl-C in Neovim).
+function Loop:host_block(ready, s)
+  self.host_blocked = self.host_blocked + 1
+  local ok, err = pcall(self.host_loop, self, ready, s)
+  self.host_blocked = self.host_blocked - 1
+  if not ok then error(err, 0) end
+end
+
+function Loop:host_loop(ready, s)
+  self:sync()
+  local deadline = s and now() + s
+  while not ready() do
+    local ms = HOST_WAIT_MS
+    if deadline then
+      local left = deadline - now()
+      if left <= 0 then return end
+      ms = math_min(ms, math_floor(left * 1000 + 0.999))
+    end
+    local ok, code = self.host_wait(ms, ready, 50)
+    if not ok and code == -2 then
+      error(loop_error("interrupted while waiting outside a task"), 0)
+    end
+  end
+end
+
+--- Outside a task, through the host: wait until transfer id made progress.
+function Loop:host_await(id)
+  local w = setmetatable({ woken = false }, Outside)
+  self.waiting[id] = w
+  local ok, err = pcall(self.host_block, self, function() return w.woken end)
+  if self.waiting[id] == w then self.waiting[id] = nil end
+  if not ok then error(err, 0) end
 end
 
 --- loop:sleep(seconds): yields the current task; outside a task a built-in
@@ -334,6 +449,10 @@ function Loop:sleep(s)
   end
   self:check_blocking("loop:sleep")
   if s <= 0 then return end
+  if self.host_wait then
+    self:host_block(function() return false end, s)
+    return
+  end
   local deadline = now() + s
   if self.alive == 0 and not (self.m and self.m:count() > 0) then
     core.sleep(s)
@@ -359,7 +478,13 @@ end
 --- task error that no task:wait() has seen.
 function Loop:run()
   if self:current() then error(loop_error("loop:run() inside a task of the same loop"), 0) end
-  self.drv.run(self)
+  if self.host_wait then
+    -- Neovim runs the uv loop: wait through it until our tasks are done
+    self:check_blocking("loop:run()")
+    self:host_block(function() return self.alive == 0 end)
+  else
+    self.drv.run(self)
+  end
   raise_first_failure(self)
 end
 
@@ -389,7 +514,11 @@ function Task:wait()
       suspend(me)
     else
       loop:check_blocking("task:wait()")
-      while not self:done() do loop:step() end
+      if loop.host_wait then
+        loop:host_block(function() return self:done() end)
+      else
+        while not self:done() do loop:step() end
+      end
     end
   end
   if self.status == "failed" then

@@ -119,11 +119,11 @@ function D.close(loop)
     p:stop()
     p:close()
   end
-  for _, name in ipairs{ "kick_timer", "curl_timer" } do
+  for _, name in ipairs{ "kick_timer", "curl_timer", "nudger" } do
     local t = loop[name]
     if t then
       loop[name] = nil
-      t:stop()
+      if name ~= "nudger" then t:stop() end -- an async handle has no stop
       t:close()
     end
   end
