@@ -192,6 +192,7 @@ local function backend_request(self, spec, sse, u, method, body)
   }
   if sse then
     req.sse = true
+    req.json = true -- a backend that can may decode each event's data (h.json says it did)
     req.idle_timeout = ms(spec.idle_timeout or self.stream_idle_timeout)
   else
     req.timeout = ms(timeout)
