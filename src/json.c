@@ -58,6 +58,33 @@ static int has_empty_brackets(const char *s, size_t n) {
   return 0;
 }
 
+/* What s holds outside its strings: a '[' (an array), a digit (a number).
+ * Strings are skipped with memchr, the bytes between them looked at one by
+ * one.  An unterminated string counts as both (cjson will refuse it). */
+#define OUT_ARRAY 1
+#define OUT_NUMBER 2
+static int outside_strings(const char *s, size_t n) {
+  const char *p = s, *end = s + n;
+  int found = 0;
+  while (p < end) {
+    char c = *p++;
+    if (c == '"') {
+      for (;;) { /* to the closing quote: one not escaped by an odd run of backslashes */
+        const char *q = memchr(p, '"', (size_t)(end - p)), *b;
+        if (q == NULL) return OUT_ARRAY | OUT_NUMBER;
+        for (b = q; b > p && b[-1] == '\\'; b--) {}
+        p = q + 1;
+        if ((q - b) % 2 == 0) break;
+      }
+    } else if (c == '[') {
+      found |= OUT_ARRAY;
+    } else if (c >= '0' && c <= '9') {
+      found |= OUT_NUMBER;
+    }
+  }
+  return found;
+}
+
 /* Push a copy of s where each empty array "[ ]" outside strings holds the
  * placeholder as its only element.  Returns how many it marked (0: nothing
  * pushed). */
@@ -181,9 +208,17 @@ static int json_decode(lua_State *L) {
   long marked;
   fix_count fc = {0, 0, NULL, 0, 1};
   fc.ph = lua_tolstring(L, lua_upvalueindex(UV_PLACEHOLDER), &fc.phn);
+  int out = outside_strings(s, n), walk;
   fc.may_hold_nul = may_hold_nul(s, n);
   lua_settop(L, 1);
-  marked = mark_empty_arrays(L, s, n, ph, phn);
+  marked = (out & OUT_ARRAY) ? mark_empty_arrays(L, s, n, ph, phn) : 0;
+  /* the walk below marks arrays, makes integral numbers integers (5.3+) and
+   * looks for the placeholder: a document with none of these skips it */
+#if LUA_VERSION_NUM >= 503
+  walk = out != 0 || fc.may_hold_nul;
+#else
+  walk = (out & OUT_ARRAY) || fc.may_hold_nul;
+#endif
   lua_pushvalue(L, lua_upvalueindex(UV_DECODE));
   lua_pushvalue(L, marked ? 2 : 1);
   if (lua_pcall(L, 1, 1, 0) != 0) {
@@ -197,7 +232,7 @@ static int json_decode(lua_State *L) {
     lua_insert(L, -2);
     return 2;
   }
-  fix_decoded(L, 0, &fc);
+  if (walk) fix_decoded(L, 0, &fc);
   if (fc.stray || fc.emptied != marked || is_placeholder_like(L, -1)) {
     lua_pushnil(L);
     lua_pushliteral(L, "json: the document holds exa.core's internal placeholder");
