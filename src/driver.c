@@ -99,7 +99,13 @@ static int curl_kind(CURLcode rc) {
 
 static void fail_curl(exa_xfer *x, CURLcode rc) {
   const char *detail = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
-  if (!x->r.head_done && rc == CURLE_OUT_OF_MEMORY) {
+  if (rc == CURLE_SEND_FAIL_REWIND && x->once) {
+    /* on_seek refused: the connection died after (some of) the body went
+     * out, where libcurl would have sent it again on a new one */
+    exa_resp_fail(&x->r, EXA_EK_TRANSPORT, (long)rc,
+                  "the connection failed after the request body was sent; it is not sent again "
+                  "by the transport (curl: %s)", detail);
+  } else if (!x->r.head_done && rc == CURLE_OUT_OF_MEMORY) {
     /* curl 7.88 refuses a header line over 100 KiB this way ("Out of memory") */
     exa_resp_fail(&x->r, EXA_EK_TOO_LARGE, (long)rc, "response headers too large for curl (%s)", detail);
   } else if (!x->r.head_done && rc == CURLE_BAD_FUNCTION_ARGUMENT) {
@@ -138,6 +144,31 @@ static size_t on_write(char *b, size_t size, size_t nmemb, void *ud) {
   x->last_ms = exa_now_ms();
   if (x->r.nevents != before) progressed(x);
   return n;
+}
+
+/* The request body, read by curl from our copy. */
+static size_t on_read(char *b, size_t size, size_t nitems, void *ud) {
+  exa_xfer *x = (exa_xfer *)ud;
+  size_t n = size * nitems, left = x->body_len - x->body_off;
+  if (n > left) n = left;
+  memcpy(b, x->body + x->body_off, n);
+  x->body_off += n;
+  return n;
+}
+
+/* libcurl rewinds a body it means to send again: a reused connection that
+ * died (HTTP/1.1 keep-alive closed or reset under the request), an HTTP/2
+ * stream refused (RST_STREAM REFUSED_STREAM, a GOAWAY below the stream) after
+ * some of the body went out (lib/transfer.c Curl_retry_request ->
+ * Curl_readrewind).  A "once" body refuses, and libcurl fails the transfer
+ * with CURLE_SEND_FAIL_REWIND instead of sending it again: the retry policy
+ * decides (for a create, through its marker).  Where no body byte went out
+ * libcurl retries without asking: the body is then sent for the first time. */
+static int on_seek(void *ud, curl_off_t offset, int origin) {
+  exa_xfer *x = (exa_xfer *)ud;
+  if (x->once || origin != SEEK_SET || offset < 0 || (curl_off_t)x->body_len < offset) return CURL_SEEKFUNC_CANTSEEK;
+  x->body_off = (size_t)offset;
+  return CURL_SEEKFUNC_OK;
 }
 
 /* ---- transfer lifecycle ------------------------------------------------ */
@@ -179,6 +210,8 @@ static void complete(exa_xfer *x, int report) {
   }
   curl_slist_free_all(x->req_headers);
   x->req_headers = NULL;
+  free(x->body);
+  x->body = NULL;
   exa_sse_free(&x->r.sse); /* an unterminated block goes with it; queued events stay */
   if (m != NULL) {
     if (x->prev) x->prev->next = x->next;
@@ -514,6 +547,7 @@ void exa_xfer_start(exa_multi *m, exa_xfer *x, const exa_req *req, struct curl_s
   x->id = ++m->next_id;
   x->req_headers = headers;
   x->idle_ms = req->idle_ms;
+  x->once = req->once;
   x->last_ms = exa_now_ms(); /* the idle clock runs from creation */
   e = curl_easy_init(); /* never reused: curl 7.88 keeps a stale header pointer across curl_easy_reset */
   if (e == NULL) {
@@ -546,9 +580,6 @@ void exa_xfer_start(exa_multi *m, exa_xfer *x, const exa_req *req, struct curl_s
    * HTTP/2: libcurl 7.88 with a small buffer leaves the last bytes of an h2
    * stream undelivered, with no wake-up asked for (spec/http2_spec.lua). */
   if (req->resp.want_sse && !may_h2) SET(CURLOPT_BUFFERSIZE, 2048L);
-  /* a request that must not be sent twice (a create) never rides a pooled
-   * connection: libcurl re-sends a request whose reused connection died */
-  if (req->fresh_connect) SET(CURLOPT_FRESH_CONNECT, 1L);
   SET(CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
   SET(CURLOPT_TIMEOUT_MS, req->timeout_ms);
   SET(CURLOPT_HEADERFUNCTION, on_header);
@@ -562,9 +593,25 @@ void exa_xfer_start(exa_multi *m, exa_xfer *x, const exa_req *req, struct curl_s
   } else if (strcmp(req->method, "HEAD") == 0) {
     SET(CURLOPT_NOBODY, 1L);
   } else {
-    if (strcmp(req->method, "POST") == 0 || req->body != NULL) {
+    if (req->body_len > 0) {
+      /* through on_read, never CURLOPT_POSTFIELDS: libcurl re-sends
+       * POSTFIELDS on its own, a read callback body only through on_seek */
+      x->body = (char *)malloc(req->body_len);
+      if (x->body == NULL) {
+        rc = CURLE_OUT_OF_MEMORY;
+      } else {
+        memcpy(x->body, req->body, req->body_len);
+        x->body_len = req->body_len;
+      }
+      SET(CURLOPT_POST, 1L);
       SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-      SET(CURLOPT_COPYPOSTFIELDS, req->body ? req->body : "");
+      SET(CURLOPT_READFUNCTION, on_read);
+      SET(CURLOPT_READDATA, (void *)x);
+      SET(CURLOPT_SEEKFUNCTION, on_seek);
+      SET(CURLOPT_SEEKDATA, (void *)x);
+    } else if (strcmp(req->method, "POST") == 0 || req->body != NULL) {
+      SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+      SET(CURLOPT_COPYPOSTFIELDS, "");
     }
     if (strcmp(req->method, "POST") != 0) SET(CURLOPT_CUSTOMREQUEST, req->method);
   }

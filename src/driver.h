@@ -69,6 +69,9 @@ struct exa_xfer {
   int plinked;
   CURL *easy;          /* NULL once released */
   struct curl_slist *req_headers;
+  char *body;          /* the request body (a copy), sent by on_read; NULL: none */
+  size_t body_len, body_off;
+  int once;            /* the body may go out once only: on_seek refuses to rewind */
   long long id;
   exa_resp r;
   int done;            /* nothing more will arrive */
@@ -95,7 +98,7 @@ typedef struct exa_req {
   size_t body_len;
   const char *ca_file;
   long timeout_ms, connect_timeout_ms, idle_ms; /* 0: none (connect: curl's) */
-  int fresh_connect;
+  int once; /* never send the body twice (a create): see exa_xfer_start */
   exa_resp_cfg resp;
 } exa_req;
 
