@@ -17,6 +17,11 @@
 #define NO_DEADLINE LLONG_MAX
 #define STEP_CAP_MS 60000L /* one step never sleeps longer: a guard, not a poll interval */
 #define READY_MAX 64       /* sockets acted on per wake-up round */
+/* connections per host while transfers multiplex (HTTP/2): libcurl 7.88 with
+ * PIPEWAIT waits for the first connection, but once that one is full (100
+ * streams) it opens a new connection per further transfer (1,000 streams:
+ * 901 TLS connections, bench/h2_streams.lua); 20 x 100 streams is 2,000 */
+#define EXA_MUX_CONNECTIONS 20L
 
 struct exa_sock {
   curl_socket_t fd;
@@ -68,6 +73,21 @@ exa_xfer *exa_multi_pop_progressed(exa_multi *m) {
 static void idle_bound(exa_multi *m, exa_xfer *x) {
   long long dl = x->last_ms + x->idle_ms;
   if (x->idle_ms > 0 && dl < m->idle_next) m->idle_next = dl;
+}
+
+/* The bound on connections per host follows what the transfers can share.
+ * HTTP/1.1 needs a connection per transfer in flight: a bound would park an
+ * event stream behind others that may never end.  So the bound holds only
+ * while no plain-http transfer runs and no https one was answered over
+ * HTTP/1.x (then it is lifted for good on this multi).  Applied outside curl's
+ * callbacks (curl_multi_setopt refuses to run inside them). */
+static void cap_update(exa_multi *m) {
+  long want;
+  m->cap_dirty = 0;
+  if (m->cm == NULL || m->cap_user > 0) return;
+  want = (m->n_plain == 0 && !m->tls_h1) ? EXA_MUX_CONNECTIONS : 0;
+  if (want == m->cap_now) return;
+  if (curl_multi_setopt(m->cm, CURLMOPT_MAX_HOST_CONNECTIONS, want) == CURLM_OK) m->cap_now = want;
 }
 
 /* ---- failures ---------------------------------------------------------- */
@@ -126,7 +146,15 @@ static size_t on_header(char *b, size_t size, size_t nitems, void *ud) {
   int was = x->r.head_done;
   x->last_ms = exa_now_ms();
   if (exa_resp_header(&x->r, b, n) != 0) return 0; /* curl ends it: CURLE_WRITE_ERROR */
-  if (!was && x->r.head_done) progressed(x);
+  if (!was && x->r.head_done) {
+    long v = 0;
+    if (!x->plain && x->owner && !x->owner->tls_h1 &&
+        curl_easy_getinfo(x->easy, CURLINFO_HTTP_VERSION, &v) == CURLE_OK && v != 0 && v < CURL_HTTP_VERSION_2_0) {
+      x->owner->tls_h1 = 1; /* this host does not multiplex */
+      x->owner->cap_dirty = 1;
+    }
+    progressed(x);
+  }
   return n;
 }
 
@@ -224,6 +252,7 @@ static void complete(exa_xfer *x, int report) {
     }
     x->prev = x->next = x->iprev = x->inext = NULL;
     m->nrunning--;
+    if (x->plain && --m->n_plain == 0) m->cap_dirty = 1;
     x->m = NULL;
   }
   if (report) progressed(x);
@@ -321,6 +350,7 @@ static void fire_timer(exa_multi *m) {
 
 static void after_action(exa_multi *m) {
   reap(m);
+  if (m->cap_dirty) cap_update(m);
   if (m->idle_next != NO_DEADLINE && exa_now_ms() >= m->idle_next) check_idle(m, exa_now_ms());
 }
 
@@ -494,8 +524,11 @@ int exa_multi_open(exa_multi *m, const exa_multi_opts *o) {
   curl_multi_setopt(m->cm, CURLMOPT_TIMERFUNCTION, on_timer);
   curl_multi_setopt(m->cm, CURLMOPT_TIMERDATA, (void *)m);
   curl_multi_setopt(m->cm, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+  m->cap_user = o->max_host_connections;
   if (o->max_host_connections > 0)
     curl_multi_setopt(m->cm, CURLMOPT_MAX_HOST_CONNECTIONS, o->max_host_connections);
+  else
+    cap_update(m);
   if (o->max_total_connections > 0)
     curl_multi_setopt(m->cm, CURLMOPT_MAX_TOTAL_CONNECTIONS, o->max_total_connections);
   return 0;
@@ -622,6 +655,8 @@ void exa_xfer_start(exa_multi *m, exa_xfer *x, const exa_req *req, struct curl_s
     return;
   }
   /* on the lists first: adding runs the timer callback, nothing else */
+  x->plain = !may_h2;
+  if (x->plain && m->n_plain++ == 0) cap_update(m); /* before curl sees it */
   x->m = m;
   x->next = m->running;
   if (m->running) m->running->prev = x;
