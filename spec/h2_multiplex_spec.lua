@@ -41,6 +41,7 @@ describe("HTTP/2 multiplexing", function()
         "    ssl_certificate_key " .. tls.key .. ";",
         "    http2_max_concurrent_streams 1024;",
         location("s", "s"),
+        location("f", "f"),
       }, "\n"),
     }
     -- TLS without h2: ALPN settles on HTTP/1.1
@@ -62,10 +63,10 @@ describe("HTTP/2 multiplexing", function()
   end)
 
   -- distinct connections to port in the access log of server s
-  local function connections(s, port)
+  local function connections(s, port, log)
     os.execute("sleep 0.2") -- nginx writes a line as each request ends; counted after all ended
     local seen, n = {}, 0
-    for l in io.lines(s.prefix .. "/logs/s.log") do
+    for l in io.lines(s.prefix .. "/logs/" .. (log or "s") .. ".log") do
       if l:match("^%d+") == tostring(port) and not seen[l] then seen[l], n = true, n + 1 end
     end
     return n
@@ -137,5 +138,63 @@ describe("HTTP/2 multiplexing", function()
     assert.equals(300, events)
     assert.equals(100, maxlive, "all 100 were open at once")
     assert.equals(100, connections(srv, srv.port))
+  end)
+
+  it("a paused stream does not hold back the other streams on its connection", function()
+    local m = core.multi()
+    local base = ("https://localhost:%d/f"):format(srv.port2)
+    -- the slow reader: 4,000 events of about 300 bytes (1.2 MB), a small queue;
+    -- read once, then left alone until the others are done
+    local slow = m:request{ method = "GET", url = base .. "?n=4000&pad=256", sse = true, ca_file = tls.cert,
+      idle_timeout = 20000, max_queued = 4096 }
+    assert.is_table(slow:next_event())
+    while slow:info().paused == 0 do m:wait(100) end -- it fell behind: curl holds its bytes
+    -- 5 streams on the same connection, written while the slow one is paused
+    local K, PER = 5, 200
+    local ts, got, ended = {}, {}, 0
+    for i = 1, K do
+      ts[i] = m:request{ method = "GET", url = base .. "?n=" .. PER .. "&delay=2", sse = true, ca_file = tls.cert,
+        idle_timeout = 5000 }
+      got[i] = 0
+    end
+    local byid = {}
+    for i = 1, K do byid[ts[i]:id()] = i end
+    while ended < K do
+      for _, id in ipairs(m:wait(1000)) do
+        local i = byid[id]
+        while i do
+          local ev, err = ts[i]:next_event(0)
+          if ev == false then break end
+          if ev == nil then
+            assert.is_nil(err and err.message, "stream " .. i .. " after " .. got[i] .. " events")
+            ended = ended + 1
+            break
+          end
+          got[i] = got[i] + 1
+        end
+      end
+    end
+    for i = 1, K do
+      assert.equals(PER, got[i], "stream " .. i)
+      assert.equals("2", ts[i]:info().http_version)
+      ts[i]:close()
+    end
+    -- the slow one was still behind the whole time (libcurl 7.88 stops its
+    -- stream alone: it keeps taking the stream's bytes, up to the h2 window,
+    -- into its own pause buffer), and then gets everything
+    assert.is_true(slow:info().events < 4000, "the slow stream was read meanwhile: this proves nothing")
+    local n = 1
+    while true do
+      local ev, err = slow:next_event()
+      if not ev then
+        assert.is_nil(err and err.message)
+        break
+      end
+      n = n + 1
+    end
+    assert.equals(4000, n)
+    slow:close()
+    m:close()
+    assert.equals(1, connections(srv, srv.port2, "f"), "all on one connection")
   end)
 end)
