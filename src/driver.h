@@ -53,6 +53,12 @@ struct exa_multi {
   exa_xfer *phead, *ptail; /* transfers that made progress, in order */
   long long next_id;
   int log_sockets;
+  /* connections per host: the user's fixed bound, or EXA_MUX_CONNECTIONS
+   * while every running transfer may multiplex (see cap_update) */
+  long cap_user, cap_now;
+  size_t n_plain;      /* running plain-http transfers */
+  int tls_h1;          /* an https transfer was answered over HTTP/1.x */
+  int cap_dirty;       /* cap_update is due (never from inside curl) */
   exa_change *log;
   size_t nlog, caplog;
   unsigned log_gen;    /* bumped when the log is read: older log indexes are void */
@@ -69,9 +75,13 @@ struct exa_xfer {
   int plinked;
   CURL *easy;          /* NULL once released */
   struct curl_slist *req_headers;
+  char *body;          /* the request body (a copy), sent by on_read; NULL: none */
+  size_t body_len, body_off;
+  int once;            /* the body may go out once only: on_seek refuses to rewind */
   long long id;
   exa_resp r;
   int done;            /* nothing more will arrive */
+  int plain;           /* plain http: one connection per transfer in flight */
   int paused;          /* curl holds the body: the reader is behind */
   long npaused;        /* times paused */
   long idle_ms;
@@ -95,7 +105,7 @@ typedef struct exa_req {
   size_t body_len;
   const char *ca_file;
   long timeout_ms, connect_timeout_ms, idle_ms; /* 0: none (connect: curl's) */
-  int fresh_connect;
+  int once; /* never send the body twice (a create): see exa_xfer_start */
   exa_resp_cfg resp;
 } exa_req;
 

@@ -2,7 +2,7 @@
  * lhttp.c - the Lua binding of the driver (driver.c): multis and transfers.
  *
  *   m = core.multi{max_host_connections=, max_total_connections=, log_sockets=}
- *   t = m:request(spec)        started at once; spec.fresh_connect: never a pooled connection
+ *   t = m:request(spec)        started at once; spec.once: libcurl never sends the body twice
  *   t:id()                     integer, unique per multi
  *   t:headers([wait_ms])       status, headers, sse | nil, err | false (sse: the body
  *                              is framed as an event stream: spec.sse and a 2xx text/event-stream)
@@ -385,7 +385,7 @@ static int m_request(lua_State *L) {
   req.timeout_ms = opt_long_field(L, 2, "request: spec", "timeout", 0);
   req.connect_timeout_ms = opt_long_field(L, 2, "request: spec", "connect_timeout", DEFAULT_CONNECT_TIMEOUT_MS);
   req.idle_ms = opt_long_field(L, 2, "request: spec", "idle_timeout", 0);
-  req.fresh_connect = opt_bool_field(L, 2, "request: spec", "fresh_connect");
+  req.once = opt_bool_field(L, 2, "request: spec", "once");
   req.resp.want_sse = opt_bool_field(L, 2, "request: spec", "sse");
   json = opt_bool_field(L, 2, "request: spec", "json");
   req.resp.max_line = opt_size_field(L, "max_line");
