@@ -181,6 +181,11 @@ static size_t on_read(char *b, size_t size, size_t nitems, void *ud) {
   if (n > left) n = left;
   memcpy(b, x->body + x->body_off, n);
   x->body_off += n;
+  if (x->body_off == x->body_len && !x->upqueued && x->m != NULL) { /* its buffer can go (upload_sweep) */
+    x->upnext = x->m->upq;
+    x->m->upq = x;
+    x->upqueued = 1;
+  }
   return n;
 }
 
@@ -197,6 +202,45 @@ static int on_seek(void *ud, curl_off_t offset, int origin) {
   if (x->once || origin != SEEK_SET || offset < 0 || (curl_off_t)x->body_len < offset) return CURL_SEEKFUNC_CANTSEEK;
   x->body_off = (size_t)offset;
   return CURL_SEEKFUNC_OK;
+}
+
+/* curl's upload buffer (16 KiB, one page of it touched) carries the body and
+ * then nothing: it would live as long as the transfer, ~4 KiB of RSS per open
+ * stream.  Once on_read has handed out the last byte the transfer goes on its
+ * multi's upq; after each action, outside curl's callbacks, the sweep frees
+ * the buffer of those curl counts as wholly sent, by setting the option again
+ * (libcurl's setopt.c frees it there: "force a realloc next opportunity"; a
+ * rewind, where allowed, allocates a new one).  The rest wait for the next. */
+#define UPLOAD_BUFFER 16384L
+
+static void upq_unlink(exa_multi *m, exa_xfer *x) {
+  exa_xfer **pp = &m->upq;
+  while (*pp != NULL && *pp != x) pp = &(*pp)->upnext;
+  if (*pp == x) *pp = x->upnext;
+  x->upnext = NULL;
+  x->upqueued = 0;
+}
+
+static void upload_sweep(exa_multi *m) {
+  exa_xfer **pp = &m->upq;
+  while (*pp != NULL) {
+    exa_xfer *x = *pp;
+    curl_off_t sent = 0;
+    int out = x->easy == NULL || x->body_off != x->body_len; /* gone, or rewound: not ours to free now */
+    if (!out && curl_easy_getinfo(x->easy, CURLINFO_SIZE_UPLOAD_T, &sent) == CURLE_OK &&
+        sent >= (curl_off_t)x->body_len) {
+      curl_easy_setopt(x->easy, CURLOPT_UPLOAD_BUFFERSIZE, UPLOAD_BUFFER);
+      m->n_upload_freed++;
+      out = 1;
+    }
+    if (out) {
+      *pp = x->upnext;
+      x->upnext = NULL;
+      x->upqueued = 0;
+    } else {
+      pp = &x->upnext;
+    }
+  }
 }
 
 /* ---- transfer lifecycle ------------------------------------------------ */
@@ -251,6 +295,7 @@ static void complete(exa_xfer *x, int report) {
       if (x->inext) x->inext->iprev = x->iprev;
     }
     x->prev = x->next = x->iprev = x->inext = NULL;
+    if (x->upqueued) upq_unlink(m, x);
     m->nrunning--;
     if (x->plain && --m->n_plain == 0) m->cap_dirty = 1;
     x->m = NULL;
@@ -350,6 +395,7 @@ static void fire_timer(exa_multi *m) {
 
 static void after_action(exa_multi *m) {
   reap(m);
+  if (m->upq != NULL) upload_sweep(m);
   if (m->cap_dirty) cap_update(m);
   if (m->idle_next != NO_DEADLINE && exa_now_ms() >= m->idle_next) check_idle(m, exa_now_ms());
 }
@@ -638,6 +684,7 @@ void exa_xfer_start(exa_multi *m, exa_xfer *x, const exa_req *req, struct curl_s
       }
       SET(CURLOPT_POST, 1L);
       SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+      SET(CURLOPT_UPLOAD_BUFFERSIZE, UPLOAD_BUFFER); /* libcurl's least; 64 KiB by default */
       SET(CURLOPT_READFUNCTION, on_read);
       SET(CURLOPT_READDATA, (void *)x);
       SET(CURLOPT_SEEKFUNCTION, on_seek);

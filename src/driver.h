@@ -51,6 +51,7 @@ struct exa_multi {
   exa_xfer *idle;      /* the running transfers that have an idle timeout */
   long long idle_next; /* <= the earliest idle deadline; LLONG_MAX when none */
   exa_xfer *phead, *ptail; /* transfers that made progress, in order */
+  exa_xfer *upq;           /* transfers whose body curl has read to its end (upload_sweep) */
   long long next_id;
   int log_sockets;
   /* connections per host: the user's fixed bound, or EXA_MUX_CONNECTIONS
@@ -63,7 +64,7 @@ struct exa_multi {
   size_t nlog, caplog;
   unsigned log_gen;    /* bumped when the log is read: older log indexes are void */
   /* counts, for m:stats() */
-  unsigned long long n_steps, n_actions, n_idle_scans, n_idle_visits;
+  unsigned long long n_steps, n_actions, n_idle_scans, n_idle_visits, n_upload_freed;
 };
 
 struct exa_xfer {
@@ -78,6 +79,8 @@ struct exa_xfer {
   char *body;          /* the request body (a copy), sent by on_read; NULL: none */
   size_t body_len, body_off;
   int once;            /* the body may go out once only: on_seek refuses to rewind */
+  int upqueued;        /* on owner's upq */
+  exa_xfer *upnext;
   long long id;
   exa_resp r;
   int done;            /* nothing more will arrive */

@@ -16,7 +16,7 @@
  *   m:changes()                (log_sockets) {{fd, what, fd=, what=}, ...} since the last call
  *   m:fd()                     the epoll fd, or nil
  *   m:count()                  transfers still running
- *   m:stats()                  {steps=, actions=, idle_scans=, idle_visits=}: what the
+ *   m:stats()                  {steps=, actions=, idle_scans=, idle_visits=, upload_buffers_freed=}: what the
  *                              driver did (wake-ups, socket_action calls, idle scans)
  *   m:perform([wait_ms])       one round of m:wait, then m:count() (kept from before)
  *   m:close()                  running transfers end "closed"; then m:timeout() is -1,
@@ -548,13 +548,15 @@ static int m_count(lua_State *L) {
 /* m:stats() -> counts of what the driver did */
 static int m_stats(lua_State *L) {
   exa_multi *m = check_multi(L, 1);
-  lua_createtable(L, 0, 4);
+  lua_createtable(L, 0, 5);
   lua_pushinteger(L, (lua_Integer)m->n_steps);
   lua_setfield(L, -2, "steps");
   lua_pushinteger(L, (lua_Integer)m->n_actions);
   lua_setfield(L, -2, "actions");
   lua_pushinteger(L, (lua_Integer)m->n_idle_scans);
   lua_setfield(L, -2, "idle_scans");
+  lua_pushinteger(L, (lua_Integer)m->n_upload_freed);
+  lua_setfield(L, -2, "upload_buffers_freed");
   lua_pushinteger(L, (lua_Integer)m->n_idle_visits);
   lua_setfield(L, -2, "idle_visits");
   return 1;
