@@ -40,7 +40,8 @@ local srv = nginx.start{
     "        ngx.header.content_type = 'text/event-stream'",
     "        local n, d = tonumber(ngx.var.arg_n), tonumber(ngx.var.arg_delay) / 1000",
     "        for i = 1, n do",
-    "          ngx.print('id: ', i, '\\nevent: agent_run.output.delta\\ndata: {\"n\":', i, ',\"text\":\"lorem ipsum dolor\"}\\n\\n')",
+    "          ngx.print('id: ', i, '\\nevent: agent_run.output.delta\\ndata: {\"n\":', i,",
+    "            ',\"text\":\"lorem ipsum dolor\"}\\n\\n')",
     "          ngx.flush(true)",
     "          if i < n then ngx.sleep(d) end",
     "        end",
@@ -57,7 +58,9 @@ local ok, err = pcall(function()
   local m = core.multi{ max_host_connections = MAXH }
   local c0 = os.clock()
   local ts = {}
-  for i = 1, N do ts[i] = m:request{ method = "GET", url = url, sse = true, ca_file = tls.cert, idle_timeout = 30000 } end
+  for i = 1, N do
+    ts[i] = m:request{ method = "GET", url = url, sse = true, ca_file = tls.cert, idle_timeout = 30000 }
+  end
   local got, open, ended, peak, events, live, maxlive = {}, 0, 0, 0, 0, 0, 0
   for i = 1, N do got[i] = 0 end
   while ended < N do

@@ -41,7 +41,7 @@ scale_row() { # label url ca client...
   local label=$1 url=$2 ca=$3 line c p e conns
   shift 3
   proxy_connections >/dev/null
-  line=$(EXA_BASE_URL=$url BENCH_CA_FILE=$ca NODE_EXTRA_CA_CERTS=$ca "$@" "$N" 2>/dev/null) || line=""
+  line=$(EXA_BASE_URL=$url EXA_CA_FILE=$ca NODE_EXTRA_CA_CERTS=$ca "$@" "$N" 2>/dev/null) || line=""
   read -r c p e <<<"$(printf '%s\n' "$line" | fields)"
   conns=$(proxy_connections)
   case $url in https:*) ;; *) conns="-" ;; esac

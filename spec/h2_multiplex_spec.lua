@@ -20,9 +20,18 @@ describe("HTTP/2 multiplexing", function()
       "        ngx.header.content_type = 'text/event-stream'",
       "        local n, d = tonumber(ngx.var.arg_n), tonumber(ngx.var.arg_delay or 0) / 1000",
       "        local pad = string.rep('p', tonumber(ngx.var.arg_pad or 0))",
+      -- gate=G&want=W: after its first event a stream waits until W streams
+      -- of gate G have sent theirs (at most 60 s), so "all open at once"
+      -- depends on the client alone, not on how fast the machine is
+      "        local gate, want = ngx.var.arg_gate, tonumber(ngx.var.arg_want or 0)",
       "        for i = 1, n do",
       "          ngx.print('id: ', i, '\\ndata: {\"n\":', i, ',\"pad\":\"', pad, '\"}\\n\\n')",
       "          if d > 0 or i == 1 then ngx.flush(true) end",
+      "          if i == 1 and gate then",
+      "            local g, waited = ngx.shared.gate, 0",
+      "            g:incr(gate, 1, 0)",
+      "            while g:get(gate) < want and waited < 60 do ngx.sleep(0.02); waited = waited + 0.02 end",
+      "          end",
       "          if d > 0 and i < n then ngx.sleep(d) end",
       "        end",
       "      }",
@@ -34,7 +43,7 @@ describe("HTTP/2 multiplexing", function()
     assert(nginx.available())
     tls = tls_peer.certificate()
     srv = nginx.start{
-      http = "  log_format conns '$server_port $connection';",
+      http = "  log_format conns '$server_port $connection';\n  lua_shared_dict gate 1m;",
       server = table.concat({
         "    listen 127.0.0.1:${PORT2} ssl http2;",
         "    ssl_certificate " .. tls.cert .. ";",
@@ -46,7 +55,7 @@ describe("HTTP/2 multiplexing", function()
     }
     -- TLS without h2: ALPN settles on HTTP/1.1
     srv1 = nginx.start{
-      http = "  log_format conns '$server_port $connection';",
+      http = "  log_format conns '$server_port $connection';\n  lua_shared_dict gate 1m;",
       server = table.concat({
         "    listen 127.0.0.1:${PORT2} ssl;",
         "    ssl_certificate " .. tls.cert .. ";",
@@ -77,7 +86,7 @@ describe("HTTP/2 multiplexing", function()
   -- in, not ended) at one moment.
   local function read_all(m, url, n, per, ca)
     local ts = {}
-    for i = 1, n do ts[i] = m:request{ method = "GET", url = url, sse = true, ca_file = ca, idle_timeout = 20000 } end
+    for i = 1, n do ts[i] = m:request{ method = "GET", url = url, sse = true, ca_file = ca, idle_timeout = 90000 } end
     local got, live, maxlive, ended, events, h2 = {}, 0, 0, 0, 0, 0
     for i = 1, n do got[i] = 0 end
     while ended < n do
@@ -108,7 +117,7 @@ describe("HTTP/2 multiplexing", function()
 
   it("1,000 concurrent streams over TLS ride at most 20 HTTP/2 connections", function()
     local m = core.multi()
-    local url = ("https://localhost:%d/s?n=3&delay=300"):format(srv.port2)
+    local url = ("https://localhost:%d/s?n=3&delay=10&gate=h2&want=1000"):format(srv.port2)
     local events, maxlive, h2 = read_all(m, url, 1000, 3, tls.cert)
     m:close()
     assert.equals(3000, events)
@@ -121,7 +130,7 @@ describe("HTTP/2 multiplexing", function()
   -- the bound on connections would park HTTP/1.1 streams behind others
   it("HTTP/1.1 over TLS: 100 concurrent streams, each on its own connection, all open at once", function()
     local m = core.multi()
-    local url = ("https://localhost:%d/s?n=3&delay=300"):format(srv1.port2)
+    local url = ("https://localhost:%d/s?n=3&delay=10&gate=tls1&want=100"):format(srv1.port2)
     local events, maxlive, h2 = read_all(m, url, 100, 3, tls.cert)
     m:close()
     assert.equals(300, events)
@@ -132,7 +141,7 @@ describe("HTTP/2 multiplexing", function()
 
   it("plain http: 100 concurrent streams, each on its own connection, all open at once", function()
     local m = core.multi()
-    local url = ("http://127.0.0.1:%d/s?n=3&delay=300"):format(srv.port)
+    local url = ("http://127.0.0.1:%d/s?n=3&delay=10&gate=plain&want=100"):format(srv.port)
     local events, maxlive = read_all(m, url, 100, 3)
     m:close()
     assert.equals(300, events)
