@@ -4,6 +4,7 @@
 #   make test    install what is missing, build for every Lua found, run the whole busted suite
 #   make build   build build/<lua>/exa/core.so for every Lua found (5.1 5.2 5.3 5.4 jit)
 #   make bench   timings, written to bench/results/
+#   make bench-users what users run, beside exa-js: 1,000 TLS (HTTP/2 proxy) and plain streams, one 64 MiB stream
 #   make bench-ngx   OpenResty only: a location's latency while 20 runs stream (ngx vs curl transport)
 #   make sanitize / make valgrind   the whole suite under ASan+UBSan / valgrind memcheck
 #   make fuzz    libFuzzer on the SSE framer, resp.c, h1.c and json.c (SECS=60 per target)
@@ -38,7 +39,7 @@ SRCS := $(sort $(wildcard src/*.c))
 HDRS := $(wildcard src/*.h)
 BUILD ?= build
 
-.PHONY: nvim all build deps deps-test deps-demo test demo bench bench-ngx sanitize valgrind fuzz clean mock check-tags rock docs dist
+.PHONY: nvim all build deps deps-test deps-demo test demo bench bench-users bench-ngx sanitize valgrind fuzz clean mock check-tags rock docs dist
 
 all: build
 
@@ -87,6 +88,10 @@ mock: deps-demo
 bench: deps-test
 	@$(MAKE) --no-print-directory build
 	@bench/run.sh
+
+bench-users: deps-test
+	@$(MAKE) --no-print-directory build
+	@bench/users.sh
 
 bench-ngx: deps-test
 	@$(MAKE) --no-print-directory build

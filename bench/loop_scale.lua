@@ -3,6 +3,7 @@
 -- (VmHWM growth over the process's size before the streams opened, divided
 -- by N). Run one N per process: VmHWM is a high-water mark.
 --   EXA_BASE_URL=... EXA_API_KEY=... lua5.4 bench/loop_scale.lua 100
+-- (EXA_CA_FILE: a CA to trust, for an https base URL with a private certificate)
 local exa = require "exa"
 
 local N = tonumber(arg[1]) or 100
@@ -16,7 +17,7 @@ end
 
 local loop = exa.loop()
 -- every run lasts 4 s, so all N streams are open together
-local c = exa.new{ loop = loop, headers = { ["X-Mock-Fault"] = "run-seconds=4" } }
+local c = exa.new{ loop = loop, headers = { ["X-Mock-Fault"] = "run-seconds=4" }, ca_file = os.getenv("EXA_CA_FILE") }
 c.runs:list{ limit = 1 } -- warm: the pool and the code paths exist before measuring
 collectgarbage()
 local base = status_kb("VmRSS")

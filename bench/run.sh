@@ -10,6 +10,9 @@
 #  7. OpenResty: a trivial location's latency while 20 runs stream through one
 #     nginx worker, ngx backend (cosockets) beside the curl transport
 #     (bench/ngx_latency.lua; `make bench-ngx` runs this part alone).
+#  8. What users run, beside exa-js: 1,000 streams through an nginx TLS +
+#     HTTP/2 proxy and over plain http, one 64 MiB stream (bench/users.sh,
+#     also bench/results/users.txt; `make bench-users` runs this part alone).
 # exa-js is installed from the npm registry into bench/.node (not committed);
 # without npm that column is skipped.
 set -euo pipefail
@@ -18,7 +21,7 @@ root=$PWD
 export LUA_PATH="$root/lua/?.lua;$root/lua/?/init.lua;;"
 mkdir -p bench/results
 out=bench/results/latest.txt
-EXA_JS_VERSION=2.23.0
+. bench/lib/exa_js.sh # EXA_JS_VERSION, the pinned exa-js
 
 lua_for() { [ "$1" = jit ] && echo luajit || echo "lua$1"; }
 # Run a Lua script under Lua 5.4 and LuaJIT, each with its own build of exa.core.
@@ -120,5 +123,10 @@ stop_mocks
   echo
   echo "## 7. OpenResty: /ping latency while 20 runs stream through one nginx worker (nginx $(nginx -v 2>&1 | cut -d/ -f2))"
   bench/ngx_latency.sh
+} | tee -a "$out"
+{
+  echo
+  echo "## 8. What users run (bench/users.sh)"
+  bench/users.sh
 } | tee -a "$out"
 echo "bench: results in $out"

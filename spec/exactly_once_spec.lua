@@ -39,8 +39,8 @@ describe("exactly-once create", function()
 
   it("a create whose answer is lost on a reused connection is never re-sent by libcurl", function()
     local c = client("lose-answer=1")
-    -- warm a keep-alive connection: without fresh_connect the create would
-    -- ride it, and libcurl would re-send it when that connection dies
+    -- warm a keep-alive connection: the create rides it, and libcurl, which
+    -- would re-send it when that connection dies, cannot rewind its body
     c.runs:list()
     local run = c.runs:create{ query = "reused", effort = "low" }
     local all = runs_of(c)

@@ -94,6 +94,24 @@ describe("exa.core http", function()
       m:close()
     end)
 
+    -- curl's upload buffer (16 KiB) would otherwise live as long as the
+    -- transfer: 1,000 open streams paid ~4 KiB of RSS each (bench/users.sh)
+    it("frees a body's upload buffer once curl has sent the body, and keeps the answer whole", function()
+      local m = core.multi()
+      assert.equal(0, m:stats().upload_buffers_freed)
+      local t = m:request { method = "POST", url = base .. "/sse?n=3&delay=50", body = '{"query":"x"}', sse = true }
+      assert.equal(200, (t:headers()))
+      assert.equal(1, m:stats().upload_buffers_freed)
+      local n = 0
+      while t:next_event() do n = n + 1 end
+      assert.equal(3, n)
+      local r = assert(m:request { method = "POST", url = base .. "/echo", body = "abc" }:finish())
+      assert.equal("abc", cjson.decode(r.body).body)
+      assert.equal(2, m:stats().upload_buffers_freed)
+      assert.equal(0, m:request { method = "GET", url = base .. "/echo" }:finish() and m:stats().upload_buffers_freed - 2)
+      m:close()
+    end)
+
     it("shows only the final response after 100 Continue and 103 Early Hints", function()
       local m = core.multi()
       local body = string.rep("b", 5000)
@@ -278,6 +296,40 @@ describe("exa.core http", function()
         { event = "message", id = "1", data = "line one\nline two", has_id = false },
         { event = "message", id = "1", data = "last", has_id = false },
       }, got)
+      m:close()
+    end)
+
+    it("json = true: each event in the stream's final shape, data decoded, has_id only where id ~= '' would lie", function()
+      local path = os.tmpname()
+      local f = assert(io.open(path, "wb"))
+      f:write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n",
+        "retry: 1500\nid: 7\nevent: tick\ndata: {\"i\":1,\"a\":[],\"s\":\"[2]\"}\n\n", -- retry dropped
+        "data: plain text\n\n",                -- inherits id 7: has_id = false
+        "id: 9\ndata: [1, {\"x\": 2.5}]\n\n",
+        "id:\ndata: \"123\"\n\n",              -- an empty id of its own: has_id = true; a JSON string
+        "data: null\n\n")                      -- inherits the empty id: id ~= '' says so
+      f:close()
+      local m = core.multi()
+      local t = get(m, "/raw?file=" .. path, { sse = true, json = true })
+      local got = {}
+      while true do
+        local ev, err = t:next_event()
+        assert.is_nil(err)
+        if not ev then break end
+        got[#got + 1] = ev
+      end
+      os.remove(path)
+      assert.same({
+        { event = "tick", id = "7", data = { i = 1, a = {}, s = "[2]" } },
+        { event = "message", id = "7", data = "plain text", has_id = false },
+        { event = "message", id = "9", data = { 1, { x = 2.5 } } },
+        { event = "message", id = "", data = "123", has_id = true },
+        { event = "message", id = "", data = core.null },
+      }, got)
+      assert.equal(core.array_mt, getmetatable(got[1].data.a))
+      assert.equal(core.array_mt, getmetatable(got[3].data))
+      assert.is_nil(getmetatable(got[1].data))
+      if math.type then assert.equal("integer", math.type(got[1].data.i)) end
       m:close()
     end)
 

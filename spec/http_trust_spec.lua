@@ -94,29 +94,30 @@ describe("exa.core against hostile servers", function()
     end
   end)
 
-  it("fresh_connect: a request whose connection dies is sent once; on a pooled one libcurl re-sends it", function()
-    local function try(fresh, key)
+  it("once: a body whose pooled connection dies is not sent again; without once libcurl re-sends it", function()
+    local function try(once, key)
       local m = core.multi()
       assert(m:request { method = "GET", url = base .. "/json" }:finish()) -- a pooled connection
-      local t = m:request { method = "POST", url = base .. "/die?key=" .. key, body = "{}", fresh_connect = fresh }
+      local t = m:request { method = "POST", url = base .. "/die?key=" .. key, body = "{}", once = once }
       local r, err = t:finish()
       local hits = cjson.decode(assert(m:request { method = "GET", url = base .. "/hits?key=" .. key }:finish()).body)
       local connects = t:info().num_connects
       m:close()
       return r, err, hits.hits, connects
     end
-    local r, err, hits, connects = try(true, "fresh")
+    local r, err, hits, connects = try(true, "once")
     assert.is_nil(r)
     assert.equal("transport", err.kind)
-    assert.equal(52, err.code) -- the peer closed without a byte
-    assert.equal(1, connects)
+    assert.equal(65, err.code) -- CURLE_SEND_FAIL_REWIND: libcurl wanted to send it again
+    assert.matches("not sent again", err.message)
+    assert.equal(1, connects) -- libcurl opened its new connection, then asked to rewind: refused before a byte
     assert.equal(1, hits) -- sent exactly once
-    r, err, hits = try(false, "pooled")
+    r, err, hits = try(false, "again")
     assert.is_nil(r)
     assert.equal(52, err.code)
     assert.equal(2, hits) -- the contrast: libcurl sent it again on a new connection by itself
-    assert.has_error(function() core.multi():request { method = "GET", url = base, fresh_connect = 1 } end,
-      "request: spec.fresh_connect must be a boolean")
+    assert.has_error(function() core.multi():request { method = "GET", url = base, once = 1 } end,
+      "request: spec.once must be a boolean")
   end)
 
   describe("bounds", function()

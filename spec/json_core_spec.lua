@@ -78,4 +78,22 @@ describe("exa.core JSON glue", function()
     assert.equal(0.1 + 0.2, v.n)
     assert.equal("x" .. ph, v.s) -- not at the start: no placeholder
   end)
+
+  -- decode skips its walk of the result when the text has no array, number or
+  -- NUL outside its strings; what is inside strings must not fool that scan
+  it("marks arrays and makes integers however the strings around them are escaped", function()
+    local cases = {
+      { '{"i":1}', function(v) return math.type == nil or math.type(v.i) == "integer" end },
+      { '{"s":"[]","t":"1"}', function(v) return v.s == "[]" and v.t == "1" end },
+      { '{"s":"a\\"[]"}', function(v) return v.s == 'a"[]' end },
+      { '{"s":"x\\\\","b":[]}', function(v) return v.s == "x\\" and getmetatable(v.b) == core.array_mt end },
+      { '{"s":"x\\\\","n":2}', function(v) return math.type == nil or math.type(v.n) == "integer" end },
+      { '{"s":"\\"","b":[3]}', function(v) return getmetatable(v.b) == core.array_mt and v.b[1] == 3 end },
+      { '{"s":"[1]"}', function(v) return getmetatable(v) == nil and v.s == "[1]" end },
+    }
+    for _, c in ipairs(cases) do
+      local v = assert(core.json_decode(c[1]))
+      assert.is_true(c[2](v), c[1])
+    end
+  end)
 end)

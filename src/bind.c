@@ -51,6 +51,39 @@ void exa_push_event(lua_State *L, int keys, const exa_sse_event *ev) {
   lua_rawset(L, -3);
 }
 
+static const char json_decode_tag = 0; /* its address: the registry key of core.json_decode */
+
+void exa_register_json_decode(lua_State *L, int idx) { /* idx > 0 */
+  lua_pushlightuserdata(L, (void *)&json_decode_tag);
+  lua_pushvalue(L, idx);
+  lua_rawset(L, LUA_REGISTRYINDEX);
+}
+
+void exa_push_event_json(lua_State *L, int keys, const exa_sse_event *ev) {
+  lua_createtable(L, 0, 3);
+  lua_pushvalue(L, keys);
+  lua_pushlstring(L, ev->type, ev->type_len);
+  lua_rawset(L, -3);
+  lua_pushvalue(L, keys + 1);
+  lua_pushlightuserdata(L, (void *)&json_decode_tag);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  lua_pushlstring(L, ev->data, ev->data_len);
+  lua_pushvalue(L, -1);
+  lua_insert(L, -3); /* text, decode, text */
+  lua_call(L, 1, 1); /* core.json_decode: nil (and no raise) when it is not JSON */
+  if (lua_isnil(L, -1)) lua_pop(L, 1);
+  else lua_remove(L, -2);
+  lua_rawset(L, -3);
+  lua_pushvalue(L, keys + 2);
+  lua_pushlstring(L, ev->id, ev->id_len);
+  lua_rawset(L, -3);
+  if ((ev->has_id != 0) != (ev->id_len > 0)) {
+    lua_pushvalue(L, keys + 4);
+    lua_pushboolean(L, ev->has_id);
+    lua_rawset(L, -3);
+  }
+}
+
 int exa_push_error(lua_State *L, const char *kind, long code, const char *msg) {
   lua_pushnil(L);
   lua_createtable(L, 0, 3);

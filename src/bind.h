@@ -33,6 +33,16 @@ void exa_push_event(lua_State *L, int keys, const exa_sse_event *ev);
  * as a table: names as given, a repeated name's values joined by ", ". */
 void exa_push_headers(lua_State *L, const char *p, size_t len);
 
+/* The same event in a stream's final shape (transfer spec.json): data decoded
+ * by core.json_decode straight after the framer (kept as text when it is not
+ * JSON), no retry field (the framer's own business), and has_id only where it
+ * differs from id ~= "" (an event without an id of its own that inherits one,
+ * or an empty "id:" line): the common event is {event=, data=, id=}, built
+ * once, never edited by the stream.  The decoder is looked up in the
+ * registry, where exa_open_json leaves it. */
+void exa_push_event_json(lua_State *L, int keys, const exa_sse_event *ev);
+void exa_register_json_decode(lua_State *L, int idx); /* idx: absolute */
+
 /* Push nil, {kind=, code= (when >= 0), message=}; returns 2. */
 int exa_push_error(lua_State *L, const char *kind, long code, const char *msg);
 

@@ -17,6 +17,11 @@
 #define NO_DEADLINE LLONG_MAX
 #define STEP_CAP_MS 60000L /* one step never sleeps longer: a guard, not a poll interval */
 #define READY_MAX 64       /* sockets acted on per wake-up round */
+/* connections per host while transfers multiplex (HTTP/2): libcurl 7.88 with
+ * PIPEWAIT waits for the first connection, but once that one is full (100
+ * streams) it opens a new connection per further transfer (1,000 streams:
+ * 901 TLS connections, bench/h2_streams.lua); 20 x 100 streams is 2,000 */
+#define EXA_MUX_CONNECTIONS 20L
 
 struct exa_sock {
   curl_socket_t fd;
@@ -70,6 +75,21 @@ static void idle_bound(exa_multi *m, exa_xfer *x) {
   if (x->idle_ms > 0 && dl < m->idle_next) m->idle_next = dl;
 }
 
+/* The bound on connections per host follows what the transfers can share.
+ * HTTP/1.1 needs a connection per transfer in flight: a bound would park an
+ * event stream behind others that may never end.  So the bound holds only
+ * while no plain-http transfer runs and no https one was answered over
+ * HTTP/1.x (then it is lifted for good on this multi).  Applied outside curl's
+ * callbacks (curl_multi_setopt refuses to run inside them). */
+static void cap_update(exa_multi *m) {
+  long want;
+  m->cap_dirty = 0;
+  if (m->cm == NULL || m->cap_user > 0) return;
+  want = (m->n_plain == 0 && !m->tls_h1) ? EXA_MUX_CONNECTIONS : 0;
+  if (want == m->cap_now) return;
+  if (curl_multi_setopt(m->cm, CURLMOPT_MAX_HOST_CONNECTIONS, want) == CURLM_OK) m->cap_now = want;
+}
+
 /* ---- failures ---------------------------------------------------------- */
 
 static int curl_kind(CURLcode rc) {
@@ -99,7 +119,13 @@ static int curl_kind(CURLcode rc) {
 
 static void fail_curl(exa_xfer *x, CURLcode rc) {
   const char *detail = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
-  if (!x->r.head_done && rc == CURLE_OUT_OF_MEMORY) {
+  if (rc == CURLE_SEND_FAIL_REWIND && x->once) {
+    /* on_seek refused: the connection died after (some of) the body went
+     * out, where libcurl would have sent it again on a new one */
+    exa_resp_fail(&x->r, EXA_EK_TRANSPORT, (long)rc,
+                  "the connection failed after the request body was sent; it is not sent again "
+                  "by the transport (curl: %s)", detail);
+  } else if (!x->r.head_done && rc == CURLE_OUT_OF_MEMORY) {
     /* curl 7.88 refuses a header line over 100 KiB this way ("Out of memory") */
     exa_resp_fail(&x->r, EXA_EK_TOO_LARGE, (long)rc, "response headers too large for curl (%s)", detail);
   } else if (!x->r.head_done && rc == CURLE_BAD_FUNCTION_ARGUMENT) {
@@ -122,6 +148,12 @@ static size_t on_header(char *b, size_t size, size_t nitems, void *ud) {
   if (exa_resp_header(&x->r, b, n) != 0) return 0; /* curl ends it: CURLE_WRITE_ERROR */
   if (!was && x->r.head_done) {
     if (exa_h1_frame(&x->h1) != 0) return 0; /* a framing h1.c refuses (Transfer-Encoding, Content-Length) */
+    long v = 0;
+    if (!x->plain && x->owner && !x->owner->tls_h1 &&
+        curl_easy_getinfo(x->easy, CURLINFO_HTTP_VERSION, &v) == CURLE_OK && v != 0 && v < CURL_HTTP_VERSION_2_0) {
+      x->owner->tls_h1 = 1; /* this host does not multiplex */
+      x->owner->cap_dirty = 1;
+    }
     progressed(x);
   }
   return n;
@@ -141,6 +173,75 @@ static size_t on_write(char *b, size_t size, size_t nmemb, void *ud) {
   x->last_ms = exa_now_ms();
   if (x->r.nevents != before) progressed(x);
   return n;
+}
+
+/* The request body, read by curl from our copy. */
+static size_t on_read(char *b, size_t size, size_t nitems, void *ud) {
+  exa_xfer *x = (exa_xfer *)ud;
+  size_t n = size * nitems, left = x->body_len - x->body_off;
+  if (n > left) n = left;
+  memcpy(b, x->body + x->body_off, n);
+  x->body_off += n;
+  if (x->body_off == x->body_len && !x->upqueued && x->m != NULL) { /* its buffer can go (upload_sweep) */
+    x->upnext = x->m->upq;
+    x->m->upq = x;
+    x->upqueued = 1;
+  }
+  return n;
+}
+
+/* libcurl rewinds a body it means to send again: a reused connection that
+ * died (HTTP/1.1 keep-alive closed or reset under the request), an HTTP/2
+ * stream refused (RST_STREAM REFUSED_STREAM, a GOAWAY below the stream) after
+ * some of the body went out (lib/transfer.c Curl_retry_request ->
+ * Curl_readrewind).  A "once" body refuses, and libcurl fails the transfer
+ * with CURLE_SEND_FAIL_REWIND instead of sending it again: the retry policy
+ * decides (for a create, through its marker).  Where no body byte went out
+ * libcurl retries without asking: the body is then sent for the first time. */
+static int on_seek(void *ud, curl_off_t offset, int origin) {
+  exa_xfer *x = (exa_xfer *)ud;
+  if (x->once || origin != SEEK_SET || offset < 0 || (curl_off_t)x->body_len < offset) return CURL_SEEKFUNC_CANTSEEK;
+  x->body_off = (size_t)offset;
+  return CURL_SEEKFUNC_OK;
+}
+
+/* curl's upload buffer (16 KiB, one page of it touched) carries the body and
+ * then nothing: it would live as long as the transfer, ~4 KiB of RSS per open
+ * stream.  Once on_read has handed out the last byte the transfer goes on its
+ * multi's upq; after each action, outside curl's callbacks, the sweep frees
+ * the buffer of those curl counts as wholly sent, by setting the option again
+ * (libcurl's setopt.c frees it there: "force a realloc next opportunity"; a
+ * rewind, where allowed, allocates a new one).  The rest wait for the next. */
+#define UPLOAD_BUFFER 16384L
+
+static void upq_unlink(exa_multi *m, exa_xfer *x) {
+  exa_xfer **pp = &m->upq;
+  while (*pp != NULL && *pp != x) pp = &(*pp)->upnext;
+  if (*pp == x) *pp = x->upnext;
+  x->upnext = NULL;
+  x->upqueued = 0;
+}
+
+static void upload_sweep(exa_multi *m) {
+  exa_xfer **pp = &m->upq;
+  while (*pp != NULL) {
+    exa_xfer *x = *pp;
+    curl_off_t sent = 0;
+    int out = x->easy == NULL || x->body_off != x->body_len; /* gone, or rewound: not ours to free now */
+    if (!out && curl_easy_getinfo(x->easy, CURLINFO_SIZE_UPLOAD_T, &sent) == CURLE_OK &&
+        sent >= (curl_off_t)x->body_len) {
+      curl_easy_setopt(x->easy, CURLOPT_UPLOAD_BUFFERSIZE, UPLOAD_BUFFER);
+      m->n_upload_freed++;
+      out = 1;
+    }
+    if (out) {
+      *pp = x->upnext;
+      x->upnext = NULL;
+      x->upqueued = 0;
+    } else {
+      pp = &x->upnext;
+    }
+  }
 }
 
 /* ---- transfer lifecycle ------------------------------------------------ */
@@ -182,6 +283,8 @@ static void complete(exa_xfer *x, int report) {
   }
   curl_slist_free_all(x->req_headers);
   x->req_headers = NULL;
+  free(x->body);
+  x->body = NULL;
   exa_sse_free(&x->r.sse); /* an unterminated block goes with it; queued events stay */
   if (m != NULL) {
     if (x->prev) x->prev->next = x->next;
@@ -193,7 +296,9 @@ static void complete(exa_xfer *x, int report) {
       if (x->inext) x->inext->iprev = x->iprev;
     }
     x->prev = x->next = x->iprev = x->inext = NULL;
+    if (x->upqueued) upq_unlink(m, x);
     m->nrunning--;
+    if (x->plain && --m->n_plain == 0) m->cap_dirty = 1;
     x->m = NULL;
   }
   if (report) progressed(x);
@@ -292,6 +397,8 @@ static void fire_timer(exa_multi *m) {
 
 static void after_action(exa_multi *m) {
   reap(m);
+  if (m->upq != NULL) upload_sweep(m);
+  if (m->cap_dirty) cap_update(m);
   if (m->idle_next != NO_DEADLINE && exa_now_ms() >= m->idle_next) check_idle(m, exa_now_ms());
 }
 
@@ -465,8 +572,11 @@ int exa_multi_open(exa_multi *m, const exa_multi_opts *o) {
   curl_multi_setopt(m->cm, CURLMOPT_TIMERFUNCTION, on_timer);
   curl_multi_setopt(m->cm, CURLMOPT_TIMERDATA, (void *)m);
   curl_multi_setopt(m->cm, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+  m->cap_user = o->max_host_connections;
   if (o->max_host_connections > 0)
     curl_multi_setopt(m->cm, CURLMOPT_MAX_HOST_CONNECTIONS, o->max_host_connections);
+  else
+    cap_update(m);
   if (o->max_total_connections > 0)
     curl_multi_setopt(m->cm, CURLMOPT_MAX_TOTAL_CONNECTIONS, o->max_total_connections);
   return 0;
@@ -519,6 +629,7 @@ void exa_xfer_start(exa_multi *m, exa_xfer *x, const exa_req *req, struct curl_s
   x->id = ++m->next_id;
   x->req_headers = headers;
   x->idle_ms = req->idle_ms;
+  x->once = req->once;
   x->last_ms = exa_now_ms(); /* the idle clock runs from creation */
   e = curl_easy_init(); /* never reused: curl 7.88 keeps a stale header pointer across curl_easy_reset */
   if (e == NULL) {
@@ -557,9 +668,6 @@ void exa_xfer_start(exa_multi *m, exa_xfer *x, const exa_req *req, struct curl_s
    * HTTP/2: libcurl 7.88 with a small buffer leaves the last bytes of an h2
    * stream undelivered, with no wake-up asked for (spec/http2_spec.lua). */
   if (req->resp.want_sse && !may_h2) SET(CURLOPT_BUFFERSIZE, 2048L);
-  /* a request that must not be sent twice (a create) never rides a pooled
-   * connection: libcurl re-sends a request whose reused connection died */
-  if (req->fresh_connect) SET(CURLOPT_FRESH_CONNECT, 1L);
   SET(CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
   SET(CURLOPT_TIMEOUT_MS, req->timeout_ms);
   SET(CURLOPT_HEADERFUNCTION, on_header);
@@ -573,9 +681,26 @@ void exa_xfer_start(exa_multi *m, exa_xfer *x, const exa_req *req, struct curl_s
   } else if (strcmp(req->method, "HEAD") == 0) {
     SET(CURLOPT_NOBODY, 1L);
   } else {
-    if (strcmp(req->method, "POST") == 0 || req->body != NULL) {
+    if (req->body_len > 0) {
+      /* through on_read, never CURLOPT_POSTFIELDS: libcurl re-sends
+       * POSTFIELDS on its own, a read callback body only through on_seek */
+      x->body = (char *)malloc(req->body_len);
+      if (x->body == NULL) {
+        rc = CURLE_OUT_OF_MEMORY;
+      } else {
+        memcpy(x->body, req->body, req->body_len);
+        x->body_len = req->body_len;
+      }
+      SET(CURLOPT_POST, 1L);
       SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-      SET(CURLOPT_COPYPOSTFIELDS, req->body ? req->body : "");
+      SET(CURLOPT_UPLOAD_BUFFERSIZE, UPLOAD_BUFFER); /* libcurl's least; 64 KiB by default */
+      SET(CURLOPT_READFUNCTION, on_read);
+      SET(CURLOPT_READDATA, (void *)x);
+      SET(CURLOPT_SEEKFUNCTION, on_seek);
+      SET(CURLOPT_SEEKDATA, (void *)x);
+    } else if (strcmp(req->method, "POST") == 0 || req->body != NULL) {
+      SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+      SET(CURLOPT_COPYPOSTFIELDS, "");
     }
     if (strcmp(req->method, "POST") != 0) SET(CURLOPT_CUSTOMREQUEST, req->method);
   }
@@ -586,6 +711,8 @@ void exa_xfer_start(exa_multi *m, exa_xfer *x, const exa_req *req, struct curl_s
     return;
   }
   /* on the lists first: adding runs the timer callback, nothing else */
+  x->plain = !may_h2;
+  if (x->plain && m->n_plain++ == 0) cap_update(m); /* before curl sees it */
   x->m = m;
   x->next = m->running;
   if (m->running) m->running->prev = x;

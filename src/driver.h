@@ -52,13 +52,20 @@ struct exa_multi {
   exa_xfer *idle;      /* the running transfers that have an idle timeout */
   long long idle_next; /* <= the earliest idle deadline; LLONG_MAX when none */
   exa_xfer *phead, *ptail; /* transfers that made progress, in order */
+  exa_xfer *upq;           /* transfers whose body curl has read to its end (upload_sweep) */
   long long next_id;
   int log_sockets;
+  /* connections per host: the user's fixed bound, or EXA_MUX_CONNECTIONS
+   * while every running transfer may multiplex (see cap_update) */
+  long cap_user, cap_now;
+  size_t n_plain;      /* running plain-http transfers */
+  int tls_h1;          /* an https transfer was answered over HTTP/1.x */
+  int cap_dirty;       /* cap_update is due (never from inside curl) */
   exa_change *log;
   size_t nlog, caplog;
   unsigned log_gen;    /* bumped when the log is read: older log indexes are void */
   /* counts, for m:stats() */
-  unsigned long long n_steps, n_actions, n_idle_scans, n_idle_visits;
+  unsigned long long n_steps, n_actions, n_idle_scans, n_idle_visits, n_upload_freed;
 };
 
 struct exa_xfer {
@@ -70,10 +77,16 @@ struct exa_xfer {
   int plinked;
   CURL *easy;          /* NULL once released */
   struct curl_slist *req_headers;
+  char *body;          /* the request body (a copy), sent by on_read; NULL: none */
+  size_t body_len, body_off;
+  int once;            /* the body may go out once only: on_seek refuses to rewind */
+  int upqueued;        /* on owner's upq */
+  exa_xfer *upnext;
   long long id;
   exa_resp r;
   exa_h1 h1;           /* the body as read (transfer decoding off): chunked decoded here */
   int done;            /* nothing more will arrive */
+  int plain;           /* plain http: one connection per transfer in flight */
   int paused;          /* curl holds the body: the reader is behind */
   long npaused;        /* times paused */
   long idle_ms;
@@ -97,7 +110,7 @@ typedef struct exa_req {
   size_t body_len;
   const char *ca_file;
   long timeout_ms, connect_timeout_ms, idle_ms; /* 0: none (connect: curl's) */
-  int fresh_connect;
+  int once; /* never send the body twice (a create): see exa_xfer_start */
   exa_resp_cfg resp;
 } exa_req;
 

@@ -46,6 +46,45 @@ static int is_placeholder_like(lua_State *L, int idx) {
 
 static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
+/* Is there a "[", blanks, "]" anywhere in s, inside a string or not?  Without
+ * one there is no empty array to mark. */
+static int has_empty_brackets(const char *s, size_t n) {
+  const char *p = s, *end = s + n;
+  while ((p = memchr(p, '[', (size_t)(end - p))) != NULL) {
+    p++;
+    while (p < end && is_ws(*p)) p++;
+    if (p < end && *p == ']') return 1;
+  }
+  return 0;
+}
+
+/* What s holds outside its strings: a '[' (an array), a digit (a number).
+ * Strings are skipped with memchr, the bytes between them looked at one by
+ * one.  An unterminated string counts as both (cjson will refuse it). */
+#define OUT_ARRAY 1
+#define OUT_NUMBER 2
+static int outside_strings(const char *s, size_t n) {
+  const char *p = s, *end = s + n;
+  int found = 0;
+  while (p < end) {
+    char c = *p++;
+    if (c == '"') {
+      for (;;) { /* to the closing quote: one not escaped by an odd run of backslashes */
+        const char *q = memchr(p, '"', (size_t)(end - p)), *b;
+        if (q == NULL) return OUT_ARRAY | OUT_NUMBER;
+        for (b = q; b > p && b[-1] == '\\'; b--) {}
+        p = q + 1;
+        if ((q - b) % 2 == 0) break;
+      }
+    } else if (c == '[') {
+      found |= OUT_ARRAY;
+    } else if (c >= '0' && c <= '9') {
+      found |= OUT_NUMBER;
+    }
+  }
+  return found;
+}
+
 /* Push a copy of s where each empty array "[ ]" outside strings holds the
  * placeholder as its only element.  Returns how many it marked (0: nothing
  * pushed). */
@@ -54,6 +93,7 @@ static long mark_empty_arrays(lua_State *L, const char *s, size_t n, const char 
   int in_str = 0;
   long found = 0;
   luaL_Buffer b;
+  if (!has_empty_brackets(s, n)) return 0; /* most documents: one memchr pass, no state machine */
   for (i = 0; i < n; i++) {
     char c = s[i];
     if (in_str) {
@@ -88,7 +128,34 @@ static long mark_empty_arrays(lua_State *L, const char *s, size_t n, const char 
 typedef struct fix_count {
   long emptied;
   int stray;
+  const char *ph; /* the raw placeholder prefix, read once per decode */
+  size_t phn;
+  int may_hold_nul; /* 0: no decoded string can start with the prefix's NUL */
 } fix_count;
+
+/* Can a string decoded from s hold a NUL byte?  Only through a raw NUL or
+ * the escape \u0000 (the one way JSON writes U+0000).  The usual document has
+ * neither, and then no key or value needs the placeholder check. */
+static int may_hold_nul(const char *s, size_t n) {
+  const char *p = s, *end = s + n;
+  if (memchr(s, '\0', n) != NULL) return 1;
+  while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL) {
+    if (end - p >= 6 && memcmp(p, "\\u0000", 6) == 0) return 1;
+    p += 2; /* the escaped character is never the start of another escape */
+    if (p >= end) break;
+  }
+  return 0;
+}
+
+/* is_placeholder_like() with the prefix at hand: every key and value of a
+ * decoded document passes here. */
+static int starts_with_ph(lua_State *L, int idx, const fix_count *fc) {
+  size_t n;
+  const char *s;
+  if (lua_type(L, idx) != LUA_TSTRING) return 0;
+  s = lua_tolstring(L, idx, &n);
+  return n >= fc->phn && s[0] == fc->ph[0] && memcmp(s, fc->ph, fc->phn) == 0;
+}
 
 /* Walk the decoded value at the top of the stack: mark arrays, turn
  * placeholder arrays into empty arrays, integral floats into integers. */
@@ -113,12 +180,14 @@ static void fix_decoded(lua_State *L, int depth, fix_count *fc) {
   }
   lua_pushnil(L);
   while (lua_next(L, t)) {
-    if (is_placeholder_like(L, -1) || is_placeholder_like(L, -2)) fc->stray = 1;
-    if (lua_type(L, -1) == LUA_TTABLE) {
+    int vt = lua_type(L, -1);
+    if (fc->may_hold_nul && ((vt == LUA_TSTRING && starts_with_ph(L, -1, fc)) || starts_with_ph(L, -2, fc)))
+      fc->stray = 1;
+    if (vt == LUA_TTABLE) {
       fix_decoded(L, depth + 1, fc);
     }
 #if LUA_VERSION_NUM >= 503
-    else if (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1)) {
+    else if (vt == LUA_TNUMBER && !lua_isinteger(L, -1)) {
       lua_Number x = lua_tonumber(L, -1);
       if (x >= -9007199254740992.0 && x <= 9007199254740992.0 && x == (lua_Number)(lua_Integer)x) {
         lua_pushvalue(L, -2);
@@ -137,9 +206,19 @@ static int json_decode(lua_State *L) {
   const char *s = luaL_checklstring(L, 1, &n);
   const char *ph = lua_tolstring(L, lua_upvalueindex(UV_PH_JSON), &phn);
   long marked;
-  fix_count fc = {0, 0};
+  fix_count fc = {0, 0, NULL, 0, 1};
+  fc.ph = lua_tolstring(L, lua_upvalueindex(UV_PLACEHOLDER), &fc.phn);
+  int out = outside_strings(s, n), walk;
+  fc.may_hold_nul = may_hold_nul(s, n);
   lua_settop(L, 1);
-  marked = mark_empty_arrays(L, s, n, ph, phn);
+  marked = (out & OUT_ARRAY) ? mark_empty_arrays(L, s, n, ph, phn) : 0;
+  /* the walk below marks arrays, makes integral numbers integers (5.3+) and
+   * looks for the placeholder: a document with none of these skips it */
+#if LUA_VERSION_NUM >= 503
+  walk = out != 0 || fc.may_hold_nul;
+#else
+  walk = (out & OUT_ARRAY) || fc.may_hold_nul;
+#endif
   lua_pushvalue(L, lua_upvalueindex(UV_DECODE));
   lua_pushvalue(L, marked ? 2 : 1);
   if (lua_pcall(L, 1, 1, 0) != 0) {
@@ -153,7 +232,7 @@ static int json_decode(lua_State *L) {
     lua_insert(L, -2);
     return 2;
   }
-  fix_decoded(L, 0, &fc);
+  if (walk) fix_decoded(L, 0, &fc);
   if (fc.stray || fc.emptied != marked || is_placeholder_like(L, -1)) {
     lua_pushnil(L);
     lua_pushliteral(L, "json: the document holds exa.core's internal placeholder");
@@ -419,6 +498,7 @@ void exa_open_json(lua_State *L) {
   lua_pushcclosure(L, json_encode, 5);
   lua_setfield(L, mod, "json_encode");
   lua_pushcclosure(L, json_decode, 5);
+  exa_register_json_decode(L, lua_gettop(L)); /* for transfers that decode their events */
   lua_setfield(L, mod, "json_decode");
   lua_settop(L, mod);
 }

@@ -2,11 +2,12 @@
  * lhttp.c - the Lua binding of the driver (driver.c): multis and transfers.
  *
  *   m = core.multi{max_host_connections=, max_total_connections=, log_sockets=}
- *   t = m:request(spec)        started at once; spec.fresh_connect: never a pooled connection
+ *   t = m:request(spec)        started at once; spec.once: libcurl never sends the body twice
  *   t:id()                     integer, unique per multi
  *   t:headers([wait_ms])       status, headers, sse | nil, err | false (sse: the body
  *                              is framed as an event stream: spec.sse and a 2xx text/event-stream)
  *   t:next_event([wait_ms])    ev | nil, nil, partial (clean end) | nil, err | false
+ *                              (spec.json: ev in the stream's final shape, data decoded; bind.h)
  *   t:finish([wait_ms])        {status=, headers=, body=} | nil, err | false
  *   t:info(), t:close()
  *   m:wait([ms])               drive (epoll/poll on curl's sockets); ids that made progress
@@ -15,7 +16,7 @@
  *   m:changes()                (log_sockets) {{fd, what, fd=, what=}, ...} since the last call
  *   m:fd()                     the epoll fd, or nil
  *   m:count()                  transfers still running
- *   m:stats()                  {steps=, actions=, idle_scans=, idle_visits=}: what the
+ *   m:stats()                  {steps=, actions=, idle_scans=, idle_visits=, upload_buffers_freed=}: what the
  *                              driver did (wake-ups, socket_action calls, idle scans)
  *   m:perform([wait_ms])       one round of m:wait, then m:count() (kept from before)
  *   m:close()                  running transfers end "closed"; then m:timeout() is -1,
@@ -52,6 +53,7 @@ typedef struct ltransfer {
   int started;                  /* x belongs to the driver */
   int closed;
   int mref;                     /* registry ref: the multi outlives this transfer */
+  int json;                     /* spec.json: events in the stream's final shape (bind.h) */
   struct curl_slist *pending;   /* request headers while the spec is read */
 } ltransfer;
 
@@ -135,6 +137,7 @@ static int t_headers(lua_State *L) {
 /* t:next_event([wait_ms]) -> event | nil, nil, partial (clean end) | nil, err | false */
 static int t_next_event(lua_State *L) {
   exa_xfer *x = check_xfer(L, 1);
+  int json = ((ltransfer *)lua_touserdata(L, 1))->json;
   long long deadline;
   int mode = opt_wait(L, 2, &deadline);
   const exa_ev *e;
@@ -164,9 +167,10 @@ static int t_next_event(lua_State *L) {
   }
   /* build the table first: if Lua runs out of memory the event stays queued */
   exa_ev_view(e, &ev);
-  luaL_checkstack(L, EXA_EVENT_KEYS + 2, "next_event");
+  luaL_checkstack(L, EXA_EVENT_KEYS + 6, "next_event");
   exa_push_event_keys(L);
-  exa_push_event(L, lua_gettop(L) - EXA_EVENT_KEYS + 1, &ev);
+  if (json) exa_push_event_json(L, lua_gettop(L) - EXA_EVENT_KEYS + 1, &ev);
+  else exa_push_event(L, lua_gettop(L) - EXA_EVENT_KEYS + 1, &ev);
   exa_resp_drop(&x->r);
   exa_xfer_drained(x);
   return 1;
@@ -345,6 +349,7 @@ static int m_request(lua_State *L) {
   exa_req req;
   const char *p;
   ltransfer *t;
+  int json;
   struct curl_slist *headers;
   luaL_checktype(L, 2, LUA_TTABLE);
   if (m->cm == NULL) return luaL_error(L, "exa.multi: request() after close()");
@@ -362,8 +367,9 @@ static int m_request(lua_State *L) {
   req.timeout_ms = opt_long_field(L, 2, "request: spec", "timeout", 0);
   req.connect_timeout_ms = opt_long_field(L, 2, "request: spec", "connect_timeout", DEFAULT_CONNECT_TIMEOUT_MS);
   req.idle_ms = opt_long_field(L, 2, "request: spec", "idle_timeout", 0);
-  req.fresh_connect = opt_bool_field(L, 2, "request: spec", "fresh_connect");
+  req.once = opt_bool_field(L, 2, "request: spec", "once");
   req.resp.want_sse = opt_bool_field(L, 2, "request: spec", "sse");
+  json = opt_bool_field(L, 2, "request: spec", "json");
   req.resp.max_line = opt_size_field(L, "max_line");
   req.resp.max_event = opt_size_field(L, "max_event");
   req.resp.max_body = opt_size_field(L, "max_body");
@@ -372,6 +378,7 @@ static int m_request(lua_State *L) {
   t = (ltransfer *)lua_newuserdatauv(L, sizeof(ltransfer), 0);
   memset(t, 0, sizeof *t);
   t->mref = LUA_NOREF;
+  t->json = json;
   luaL_setmetatable(L, XFER_MT); /* from here on __gc frees whatever is attached */
   t->x = (exa_xfer *)calloc(1, sizeof *t->x);
   if (t->x == NULL) return luaL_error(L, "request: out of memory");
@@ -523,13 +530,15 @@ static int m_count(lua_State *L) {
 /* m:stats() -> counts of what the driver did */
 static int m_stats(lua_State *L) {
   exa_multi *m = check_multi(L, 1);
-  lua_createtable(L, 0, 4);
+  lua_createtable(L, 0, 5);
   lua_pushinteger(L, (lua_Integer)m->n_steps);
   lua_setfield(L, -2, "steps");
   lua_pushinteger(L, (lua_Integer)m->n_actions);
   lua_setfield(L, -2, "actions");
   lua_pushinteger(L, (lua_Integer)m->n_idle_scans);
   lua_setfield(L, -2, "idle_scans");
+  lua_pushinteger(L, (lua_Integer)m->n_upload_freed);
+  lua_setfield(L, -2, "upload_buffers_freed");
   lua_pushinteger(L, (lua_Integer)m->n_idle_visits);
   lua_setfield(L, -2, "idle_visits");
   return 1;

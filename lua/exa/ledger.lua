@@ -176,23 +176,26 @@ end
 local S, LEDGER, TOKEN, BOUND, STARTED = {}, {}, {}, {}, {}
 local Watched = {}
 
+-- Per event: only a terminal run (its status says so) is counted, so the
+-- others cost a field or two here, not see_event's calls.
 local function watched_step(p)
-  p[STARTED] = true
   local s, ev = p[S], nil
   -- s:next(), not s(): PUC 5.1 cannot yield a loop task inside __call
   if p[BOUND] then
     ev = s:next()
+    if ev == nil then return nil end
   else
+    p[STARTED] = true
     ev = settled(p[LEDGER], p[TOKEN], s.next, s)
-  end
-  if ev ~= nil then
-    local self = p[LEDGER]
-    if not p[BOUND] and type(ev.data) == "table" and type(ev.data.id) == "string" then
-      self:bind(p[TOKEN], ev.data.id)
+    if ev == nil then return nil end
+    local d = ev.data
+    if type(d) == "table" and type(d.id) == "string" then
+      p[LEDGER]:bind(p[TOKEN], d.id)
       p[BOUND] = true
     end
-    self:see_event(ev)
   end
+  local d = ev.data
+  if type(d) == "table" and TERMINAL[d.status] then p[LEDGER]:see(d) end
   return ev
 end
 

@@ -191,13 +191,13 @@ end
 -- Lazy iterator over the items of consecutive pages of path. q (a fresh
 -- table from page_query) gets each next cursor.
 local function pages(self, path, q, opts)
-  local page, i, seen = nil, 0, {}
+  local page, data, i, seen = nil, nil, 0, {}
   local finished = false
   return function()
     while not finished do
       if page then
         i = i + 1
-        local item = page.data[i]
+        local item = data[i] -- the page's items, looked up once per page
         if item ~= nil then return item end
         local cur = page.nextCursor
         if not page.hasMore or page.hasMore == json.null then
@@ -221,6 +221,7 @@ local function pages(self, path, q, opts)
         finished = true
         errors.raise{ kind = "protocol", message = "list response has no data array" }
       end
+      data = page.data
     end
     return nil
   end

@@ -248,38 +248,49 @@ function Stream:ended(err, partial)
   self.transport.sleep(d)
 end
 
--- The event table exa.core made for us becomes the user's event: data
--- decoded when it is JSON, the SSE retry field (ours, not theirs) dropped.
+local json_decode, refill = json.decode, retry.refill
+
+-- The event table the backend made becomes the user's event: data decoded
+-- when it is JSON, the SSE retry field (ours, not theirs) dropped. A backend
+-- whose handle says json (exa.core's transfers) hands it over in that shape
+-- already, built once in C; has_id is then there only where it differs from
+-- id ~= "" (bind.h), so the common event is never edited here.
 local function shape(ev)
-  local v = json.decode(ev.data)
+  local v = json_decode(ev.data)
   if v ~= nil then ev.data = v end
   ev.retry = nil
-  ev.has_id = nil
 end
 
 function Stream:next()
   while self.state ~= "done" do
-    if not self.h then open(self) end
-    local ev, err, partial = self.h:next_event()
+    local h = self.h
+    if not h then
+      open(self)
+      h = self.h
+    end
+    local ev, err, partial = h:next_event()
     if ev then
+      local id = ev.id
       local own = ev.has_id
-      if own == nil then own = ev.id ~= "" end -- a backend that does not say
-      local n = own and tonumber(ev.id)
+      if own == nil then own = id ~= "" else ev.has_id = nil end -- a backend that does not say
+      local n = own and tonumber(id)
       -- after a reconnect, ids at or below the highest delivered are repeats
-      if not (n and self.reconnected and self.high and n <= self.high) then
-        shape(ev)
+      local high = self.high
+      if not (n and self.reconnected and high and n <= high) then
+        if not h.json then shape(ev) end
         if own then
           -- an empty id resets the last event id: a resume sends none
-          self.last_event_id = ev.id ~= "" and ev.id or nil
-          if n and (not self.high or n > self.high) then self.high = n end
+          self.last_event_id = id ~= "" and id or nil
+          if n and (not high or n > high) then self.high = n end
         end
         self.got_new = true
-        retry.refill(self.budget)
-        local d = ev.data
-        if not self.run_id and LIFECYCLE[ev.event] and type(d) == "table" and api.is_run_id(d.id) then
-          self.run_id = d.id
+        refill(self.budget)
+        local name = ev.event
+        if not self.run_id and LIFECYCLE[name] then
+          local d = ev.data
+          if type(d) == "table" and api.is_run_id(d.id) then self.run_id = d.id end
         end
-        if TERMINAL[ev.event] then self:close() end
+        if TERMINAL[name] then self:close() end
         return ev
       end
     else

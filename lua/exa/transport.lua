@@ -186,12 +186,16 @@ local function backend_request(self, spec, sse, u, method, body)
     body = body,
     connect_timeout = ms(self.connect_timeout),
     ca_file = self.ca_file,
-    -- a create never rides a reused connection: libcurl re-sends a request
-    -- whose reused connection died, and a second create is a second run
-    fresh_connect = spec.retry == "create" or nil,
+    -- a create's body goes out once: a backend never sends it again by
+    -- itself (curl: a body it cannot rewind), the retry policy decides
+    once = spec.retry == "create" or nil,
   }
+  -- the ngx backend keeps creates off pooled connections until it honours
+  -- `once` itself (it re-sends a request whose pooled connection was dead)
+  if req.once and self.backend.name == "ngx" then req.fresh_connect = true end
   if sse then
     req.sse = true
+    req.json = true -- a backend that can may decode each event's data (h.json says it did)
     req.idle_timeout = ms(spec.idle_timeout or self.stream_idle_timeout)
   else
     req.timeout = ms(timeout)
