@@ -5,7 +5,7 @@
 --
 --   local backend = require("exa.ngx_http").new{ keepalive_timeout = 60000, pool_size = 32 }
 --   local h = backend.start(req)      -- req: method, url, headers, body, sse, timeout,
---                                     -- connect_timeout, idle_timeout, fresh_connect,
+--                                     -- connect_timeout, idle_timeout, fresh_connect, once,
 --                                     -- max_body, max_line, max_event (times in ms)
 --   h:headers()    -> status, headers, sse (framed as an event stream) | nil, err
 --   h:next_event() -> ev | nil, nil, partial (clean end) | nil, err
@@ -25,11 +25,15 @@
 --
 -- Keep-alive: a connection goes back to nginx's pool (setkeepalive, one pool
 -- per host:port[:tls]) only after its response body was read to the end;
--- otherwise it is closed. fresh_connect never takes a pooled connection (a
--- create must never be re-sent on a connection the server may have dropped).
+-- otherwise it is closed. fresh_connect never takes a pooled connection.
 -- A pooled connection that turns out dead before any byte of the answer
--- (the server closed it while it idled) is replaced by a new one, once per
--- attempt, as libcurl does; fresh_connect requests never are.
+-- (the server closed it while it idled) is replaced by a new one and the
+-- request sent again, as libcurl does, except for a `once` request (a
+-- create): it may take a pooled connection, but its body goes out at most
+-- once. Its send may have reached the server (a server that read the body
+-- and then closed looks the same as one that closed while idle), so the
+-- attempt fails instead (kind transport, code "once_not_resent") and the
+-- retry policy decides through the create marker, as for curl's code 65.
 --
 -- Where nginx disables cosockets (init, init_worker, set, header/body
 -- filter, log, balancer phases) start() and sleep() raise an error object
@@ -416,6 +420,16 @@ local function closed_error()
   return fail_value("closed", "closed", "the request was closed")
 end
 
+-- A `once` request whose pooled connection failed before any byte of the
+-- answer: the request (some or all of it) may have reached the server, and
+-- it is not sent again here. kind transport: for a create the retry policy
+-- looks for its marker (retry.lua), as after curl's rewind refusal (65).
+function H:once_error(err)
+  return fail_value("transport", "once_not_resent", string_format("the reused connection to %s failed after "
+    .. "the request was sent (%s); a once request (a create) is not sent again by the transport",
+    self.where, err.message))
+end
+
 function H:head()
   if self.closed then return nil, closed_error() end
   if self.status then return true end
@@ -432,6 +446,7 @@ function H:head()
       self.sock:close()
       self.sock = nil
     end
+    if stale and self.once then return nil, self:fail(self:once_error(err)) end
     if not stale then return nil, self:fail(err) end
     tries = tries + 1
     if tries >= STALE_RETRIES then fresh = true end
@@ -548,12 +563,14 @@ function M.new(cfg)
     if type(req.url) ~= "string" then error("request: spec.url must be a string", 2) end
     if req.body ~= nil and type(req.body) ~= "string" then error("request: spec.body must be a string", 2) end
     if req.sse ~= nil and type(req.sse) ~= "boolean" then error("request: spec.sse must be a boolean", 2) end
+    if req.once ~= nil and type(req.once) ~= "boolean" then error("request: spec.once must be a boolean", 2) end
     local timeout_ms = opt_ms(req, "timeout", nil)
     local h = setmetatable({
       ngx = ngx,
       method = method,
       sse = req.sse == true,
       fresh_connect = req.fresh_connect == true,
+      once = req.once == true,
       timeout_ms = timeout_ms,
       deadline = timeout_ms and (core.monotime() + timeout_ms / 1000) or nil,
       connect_ms = opt_ms(req, "connect_timeout", DEFAULT_CONNECT_TIMEOUT),

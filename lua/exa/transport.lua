@@ -187,12 +187,10 @@ local function backend_request(self, spec, sse, u, method, body)
     connect_timeout = ms(self.connect_timeout),
     ca_file = self.ca_file,
     -- a create's body goes out once: a backend never sends it again by
-    -- itself (curl: a body it cannot rewind), the retry policy decides
+    -- itself (curl: a body it cannot rewind; ngx: no re-send on a pooled
+    -- connection found dead), the retry policy decides
     once = spec.retry == "create" or nil,
   }
-  -- the ngx backend keeps creates off pooled connections until it honours
-  -- `once` itself (it re-sends a request whose pooled connection was dead)
-  if req.once and self.backend.name == "ngx" then req.fresh_connect = true end
   if sse then
     req.sse = true
     req.json = true -- a backend that can may decode each event's data (h.json says it did)
