@@ -7,6 +7,8 @@
 -- its body cannot be rewound (src/driver.c on_seek), so the retry policy
 -- decides through the create marker. Each create makes exactly one run,
 -- counted on the peer, and the client answers with that run. Counts only.
+-- The HTTP/1.1 keep-alive cases run through both backends (the curl one
+-- here, the ngx one inside nginx): spec/scenarios/once.lua, at the end.
 local exa = require "exa"
 local cjson = require "cjson"
 local core = require "exa.core"
@@ -65,17 +67,6 @@ describe("a create is sent once over pooled connections", function()
     return run, s
   end
 
-  local H1 = { "fin-after", "rst-after", "fin-before", "rst-before", "list-fin", "list-rst" }
-  for _, fault in ipairs(H1) do
-    it("HTTP/1.1 keep-alive, " .. fault, function()
-      local _, s = create_once("h1", fault)
-      if not fault:match("^list") then
-        -- the first create went out on the warmed connection, not a fresh one
-        assert.equals(s.list_conns[1], s.create_conns[1], cjson.encode(s))
-      end
-    end)
-  end
-
   local H2 = { "goaway-after", "refused-after", "drop-after", "refused-before", "goaway-before" }
   for _, fault in ipairs(H2) do
     it("HTTP/2, " .. fault, function()
@@ -105,3 +96,6 @@ describe("a create is sent once over pooled connections", function()
     for i = 1, 50 do assert.equals(s.list_conns[1], s.create_conns[i], "create " .. i .. " on another connection") end
   end)
 end)
+
+require("helpers.scenarios").define("once",
+  { describe = describe, it = it, setup = setup, teardown = teardown, pending = pending })

@@ -149,6 +149,25 @@ test("replaces a pooled connection the server closed while it idled", function(c
   assert.are_not.equal(a.headers["x-conn"], b.headers["x-conn"])
 end)
 
+test("a once request takes a pooled connection; found dead, it fails and is not sent again", function(ctx)
+  local url = self_url(ctx, "/raw/close-after-answer")
+  local a = assert(ctx.backend.start{ method = "GET", url = url }:finish())
+  local n = assert(tonumber(a.body)) -- the server's count of the requests it answered there
+  -- the server reads this request on the pooled connection, then closes it unanswered
+  local r, err = ctx.backend.start{ method = "POST", url = url, body = "{}", once = true }:finish()
+  assert.is_nil(r)
+  assert.equal("transport", err.kind)
+  assert.equal("once_not_resent", err.code)
+  assert.matches("not sent again", err.message)
+  -- counted by the server: the once request never reached it a second time
+  local b = assert(ctx.backend.start{ method = "GET", url = url }:finish())
+  assert.equal(tostring(n + 1), b.body)
+  -- a once request that is answered leaves its connection in the pool as any other
+  local c = assert(ctx.backend.start{ method = "POST", url = ctx.peer .. "/json", body = "{}", once = true }:finish())
+  local d = assert(get(ctx, "/json"))
+  assert.equal(c.headers["x-conn"], d.headers["x-conn"])
+end)
+
 test("hands out each event as it completes, before the body ends", function(ctx)
   local h = start(ctx, "/sse?n=2&delay=0&hold=1500", { sse = true, idle_timeout = 5000 })
   local status, hs = h:headers()
@@ -351,6 +370,7 @@ test("raises on programmer errors", function(ctx)
   assert.has_error(function() b.start{ method = "GET", url = base, headers = { "X: a\r\nY: b" } } end)
   assert.has_error(function() b.start{ method = "GET", url = base, headers = "X: a" } end)
   assert.has_error(function() b.start{ method = "GET", url = base, sse = 1 } end)
+  assert.has_error(function() b.start{ method = "GET", url = base, once = 1 } end)
   assert.has_error(function() b.start{ method = "GET", url = base, timeout = "1" } end)
   assert.has_error(function() b.start{ method = "GET", url = base, body = {} } end)
 end)
