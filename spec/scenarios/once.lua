@@ -46,9 +46,15 @@ end
 
 -- The create rode the warmed connection, which then died under it: the
 -- attempt failed without a re-send (the backend's own code), the marker decided.
-local function rode_and_failed(ctx, s, rec, fault)
+-- body_maybe_unsent: the peer dropped the connection after the head, and
+-- libcurl (which writes the head and the body apart) may have sent no body
+-- byte yet; then it may send the request again by itself, the body going
+-- out for the first time, and no attempt fails. The ngx backend writes head
+-- and body in one send: its attempt must fail.
+local function rode_and_failed(ctx, s, rec, fault, body_maybe_unsent)
   assert.equals(s.list_conns[1], s.create_conns[1], fault .. ": the create rode the pooled connection "
     .. ctx.json.encode(s))
+  if body_maybe_unsent and ctx.backend_name == "curl" and not rec.retries[1] then return end
   local e = assert(rec.retries[1], fault .. ": the first attempt failed")
   assert.equals("transport", e.kind, e.message)
   if ctx.backend_name == "curl" then
@@ -71,8 +77,9 @@ for _, fault in ipairs { "fin-before", "rst-before" } do
   test("HTTP/1.1 keep-alive, " .. fault .. ": the pooled connection dies under the create before "
     .. "its body is read: no run by marker, sent once more, one run", function(ctx)
     local _, s, rec = create_once(ctx, fault)
-    rode_and_failed(ctx, s, rec, fault)
+    rode_and_failed(ctx, s, rec, fault, true)
     -- the second create request is the retry policy's, after the lookup found no run
+    -- (or curl's own, when no body byte had gone out)
     assert.equals(2, s.creates, fault .. ": " .. ctx.json.encode(s))
   end)
 end
