@@ -1,6 +1,6 @@
 /*
  * core.c - luaopen_exa_core: the one symbol this module exports.
- * Each part (json.c, lsse.c, lhttp.c) adds its fields to the module table.
+ * Each part (json.c, lsse.c, lhttp.c, lsig.c) adds its fields to the module table.
  */
 #include "bind.h"
 
@@ -51,5 +51,6 @@ int luaopen_exa_core(lua_State *L) {
   exa_open_json(L);
   exa_open_sse(L);
   exa_open_http(L);
+  exa_open_signals(L);
   return 1;
 }

@@ -7,6 +7,9 @@
 --   task:wait()                              fn's results, or raises its error
 --   loop:run()                               drive until every task has finished
 --   loop:sleep(s)                            yields the current task for s seconds
+--   loop:readable(fd)                        yields the current task until fd is readable
+--   local sigs = loop:signals{"INT", "TERM"} signals as loop events: sigs:next() yields the
+--                                            task until one comes and returns its name
 --
 -- Every blocking point of the library (response head, next event, body,
 -- backoff, wait() polling, resume polling) asks the loop: inside a task the
@@ -117,6 +120,9 @@ function M.new(opts)
     alive = 0,            -- tasks not finished
     failed = {},          -- tasks whose error nobody has seen yet, in order
     polls = {},           -- uv: fd -> poll handle
+    fds = {},             -- fds watched like transfers (loop:readable): fd -> id on fds_m
+    fds_m = nil,
+    nwatch = 0,
     on_error = opts.on_error,
     ticks = 0,            -- wake-ups (for tests: counts, not times)
   }, Loop)
@@ -325,6 +331,81 @@ function Loop:sleep(s)
   end
 end
 
+-- ---- a host's own fds and signals ---------------------------------------
+
+--- loop:readable(fd): yields the current task until fd is readable (the
+--- multi watches it like a transfer: one epoll set for curl's sockets and
+--- it). Outside a task a built-in loop drives until then. Built-in and
+--- cqueues loops; on uv use uv.new_poll.
+function Loop:readable(fd)
+  if type(fd) ~= "number" then errors.invalid("fd", "loop:readable takes a file descriptor") end
+  if self.driver == "uv" then
+    error(loop_error("loop:readable is for the built-in and cqueues loops (on uv: uv.new_poll)"), 0)
+  end
+  if not self:current() then
+    self:check_blocking("loop:readable")
+    return self:spawn(self.readable, self, fd):wait()
+  end
+  local m = self:multi()
+  if self.fds_m ~= m then -- a new pool (the old one was closed): nothing is watched on it
+    self.fds, self.fds_m, self.nwatch = {}, m, 0
+  end
+  local id = self.fds[fd]
+  if not id then
+    local err
+    id, err = m:watch(fd)
+    if not id then error(loop_error("loop:readable(" .. tostring(fd) .. "): " .. tostring(err)), 0) end
+    self.fds[fd] = id
+    self.nwatch = self.nwatch + 1
+  end
+  self:await(id)
+end
+
+--- loop:unwatch(fd): stop watching fd (call it before closing fd); a task
+--- waiting on it is resumed.
+function Loop:unwatch(fd)
+  local id = self.fds[fd]
+  if not id then return end
+  self.fds[fd] = nil
+  self.nwatch = self.nwatch - 1
+  if self.m and self.m == self.fds_m then self.m:unwatch(id) end
+  self:wake(id)
+end
+
+local Signals = {}
+Signals.__index = Signals
+
+--- loop:signals(names) -> watcher: from now on the signals named (INT TERM
+--- HUP PIPE QUIT USR1 USR2) are caught (exa.core's self-pipe) and become
+--- loop events. watcher:next() yields the current task until one comes and
+--- returns its name ("INT" ...), in order; watcher:close() restores the
+--- dispositions from before. One watcher per process at a time.
+function Loop:signals(names)
+  if type(names) ~= "table" then errors.invalid("names", "loop:signals takes a list of signal names") end
+  local s = core.signals(names)
+  return setmetatable({ loop = self, s = s, fd = s:fd(), queue = {} }, Signals)
+end
+
+function Signals:next()
+  local q = self.queue
+  while #q == 0 do
+    if not self.s then return nil end
+    local got = self.s:read()
+    for i = 1, #got do q[#q + 1] = got[i] end
+    if #q == 0 then self.loop:readable(self.fd) end
+  end
+  return table_remove(q, 1)
+end
+
+function Signals:close()
+  local s = self.s
+  if not s then return end
+  self.s = nil
+  self.loop:unwatch(self.fd)
+  s:close()
+end
+Signals.__gc = Signals.close
+
 -- ---- the built-in driver -------------------------------------------------
 
 -- One turn: run what is runnable, wait (at most max_wait seconds) for a
@@ -341,7 +422,7 @@ function Loop:step(max_wait)
   if wait < 0 then wait = 0 end
   local m = self.m
   self.ticks = self.ticks + 1
-  if m and m:count() > 0 then
+  if m and (m:count() > 0 or self.nwatch > 0) then
     local ms = wait == math_huge and -1 or math_floor(wait * 1000 + 0.999)
     wake_ids(self, m:wait(ms))
   else
@@ -595,6 +676,7 @@ function Loop:close()
   local m = self.m
   if m then
     self.m = nil
+    self.fds, self.fds_m, self.nwatch = {}, nil, 0
     m:close()
     local ids = {}
     for id in pairs(self.waiting) do ids[#ids + 1] = id end
