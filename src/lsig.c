@@ -2,9 +2,11 @@
  * lsig.c - signals as a readable fd (the self-pipe trick), for a loop to
  * watch like a transfer.
  *
- *   s = core.signals{"INT", "TERM", "HUP", "PIPE"}   -- catch these from now on
+ *   s = core.signals({"INT", "TERM", "HUP", "PIPE"} [, {"HUP"}])  -- catch these from now on;
+ *               -- those of the second list stay ignored if they are (nohup's SIGHUP)
  *   s:fd()      -- the read end of the pipe: readable once a signal came
  *   s:read()    -- the names caught since the last read, in order (never blocks)
+ *   s:ignored() -- the names left ignored (they were ignored before: nohup)
  *   s:close()   -- the dispositions from before come back; idempotent, also __gc
  *
  * The handler only writes the signal's number into a non-blocking pipe
@@ -13,7 +15,11 @@
  * a blocked mask would be inherited by every process the host starts and by
  * curl's resolver threads.  SA_RESTART keeps stdio going; the epoll/poll wait
  * returns EINTR and then finds the pipe readable.  Handlers are process-wide:
- * one watcher is open at a time.
+ * one watcher is open at a time.  A signal of the second list that is
+ * ignored when the watcher opens stays ignored (nohup's SIGHUP), as POSIX
+ * tools do; s:ignored() lists those.  (Not by default: a shell script's
+ * background job starts with SIGINT ignored, and `kill -INT` must still
+ * reach a command whose interpreter, lua.c, catches it too.)
  */
 #include "bind.h"
 
@@ -36,6 +42,7 @@ typedef struct exa_sigs {
   int rfd, wfd; /* -1 once closed */
   int n;
   int sigs[NKNOWN];
+  int kept[NKNOWN]; /* ignored before: left ignored */
   struct sigaction old[NKNOWN];
 } exa_sigs;
 
@@ -84,11 +91,27 @@ static int set_flags(int fd) {
 }
 
 /* core.signals(names) -> watcher */
+/* Is name in the list at index idx (absent: no)? */
+static int listed(lua_State *L, int idx, const char *name) {
+  int i, n, found = 0;
+  if (lua_isnoneornil(L, idx)) return 0;
+  n = (int)lua_rawlen(L, idx);
+  for (i = 1; i <= n && !found; i++) {
+    const char *v;
+    exa_rawgeti(L, idx, i);
+    v = lua_tostring(L, -1);
+    found = v != NULL && strcmp(v, name) == 0;
+    lua_pop(L, 1);
+  }
+  return found;
+}
+
 static int l_signals(lua_State *L) {
   exa_sigs *s;
   int p[2], i, n;
   struct sigaction sa;
   luaL_checktype(L, 1, LUA_TTABLE);
+  if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
   n = (int)lua_rawlen(L, 1);
   if (n < 1 || n > (int)NKNOWN) return luaL_argerror(L, 1, "a list of 1 to 7 signal names");
   if (open_one != NULL) return luaL_error(L, "exa.signals: one watcher at a time (close the other first)");
@@ -108,6 +131,7 @@ static int l_signals(lua_State *L) {
                         name ? name : "(not a string)");
     lua_pop(L, 1);
     s->sigs[i] = known[k].sig;
+    s->kept[i] = listed(L, 2, known[k].name); /* for now: "may stay ignored" */
   }
   if (pipe(p) != 0) return luaL_error(L, "exa.signals: pipe: %s", strerror(errno));
   if (set_flags(p[0]) != 0 || set_flags(p[1]) != 0) {
@@ -126,13 +150,28 @@ static int l_signals(lua_State *L) {
   sigemptyset(&sa.sa_mask);
   for (i = 0; i < n; i++) sigaddset(&sa.sa_mask, s->sigs[i]);
   for (i = 0; i < n; i++) {
-    if (sigaction(s->sigs[i], &sa, &s->old[i]) != 0) {
+    int rc = sigaction(s->sigs[i], NULL, &s->old[i]);
+    s->kept[i] = s->kept[i] && rc == 0 && s->old[i].sa_handler == SIG_IGN;
+    if (rc == 0 && !s->kept[i]) rc = sigaction(s->sigs[i], &sa, NULL);
+    if (rc != 0) {
       int e = errno;
       s->n = i;
       sigs_close(s);
       return luaL_error(L, "exa.signals: sigaction: %s", strerror(e));
     }
     s->n = i + 1;
+  }
+  return 1;
+}
+
+static int s_ignored(lua_State *L) {
+  exa_sigs *s = check_sigs(L);
+  int i, n = 0;
+  lua_newtable(L);
+  for (i = 0; i < s->n; i++) {
+    if (!s->kept[i]) continue;
+    lua_pushstring(L, sig_name(s->sigs[i]));
+    lua_rawseti(L, -2, ++n);
   }
   return 1;
 }
@@ -173,7 +212,8 @@ static int s_tostring(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg sig_methods[] = {{"fd", s_fd}, {"read", s_read}, {"close", s_close}, {NULL, NULL}};
+static const luaL_Reg sig_methods[] = {{"fd", s_fd},       {"read", s_read},   {"ignored", s_ignored},
+                                       {"close", s_close}, {NULL, NULL}};
 
 void exa_open_signals(lua_State *L) {
   exa_new_type(L, SIG_MT, sig_methods, s_close, s_tostring);

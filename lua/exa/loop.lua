@@ -375,14 +375,16 @@ end
 local Signals = {}
 Signals.__index = Signals
 
---- loop:signals(names) -> watcher: from now on the signals named (INT TERM
---- HUP PIPE QUIT USR1 USR2) are caught (exa.core's self-pipe) and become
---- loop events. watcher:next() yields the current task until one comes and
---- returns its name ("INT" ...), in order; watcher:close() restores the
---- dispositions from before. One watcher per process at a time.
-function Loop:signals(names)
+--- loop:signals(names [, keep_ignored]) -> watcher: from now on the signals
+--- named (INT TERM HUP PIPE QUIT USR1 USR2) are caught (exa.core's
+--- self-pipe) and become loop events; those also in keep_ignored stay
+--- ignored if they are (nohup's HUP). watcher:next() yields the current task
+--- until one comes and returns its name ("INT" ...), in order;
+--- watcher:close() restores the dispositions from before. One watcher per
+--- process at a time.
+function Loop:signals(names, keep_ignored)
   if type(names) ~= "table" then errors.invalid("names", "loop:signals takes a list of signal names") end
-  local s = core.signals(names)
+  local s = core.signals(names, keep_ignored)
   return setmetatable({ loop = self, s = s, fd = s:fd(), queue = {} }, Signals)
 end
 
@@ -395,6 +397,12 @@ function Signals:next()
     if #q == 0 then self.loop:readable(self.fd) end
   end
   return table_remove(q, 1)
+end
+
+--- The names left ignored: they were ignored when the watcher opened
+--- (nohup's SIGHUP, a background job's SIGINT) and stay so.
+function Signals:ignored()
+  return self.s and self.s:ignored() or {}
 end
 
 function Signals:close()
