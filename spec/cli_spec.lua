@@ -3,129 +3,12 @@
 -- statuses, NDJSON read back with jq, --help, bad input (exit 2, nothing
 -- sent), and Ctrl-C (SIGINT to the process) during run.
 local mock = require "helpers.mock"
+local H = require "helpers.cli"
 
-local LUA = { ["5.1"] = "lua5.1", ["5.2"] = "lua5.2", ["5.3"] = "lua5.3", ["5.4"] = "lua5.4", jit = "luajit" }
-local LUA_BIN = LUA[os.getenv("EXA_TEST_LUA_TAG") or "5.4"]
 local q = mock.quote
 local json = mock.json
-
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return "" end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
--- The files of this spec live in a private directory, not in /tmp/lua_XXXXXX
--- names that every Lua process on the machine shares.
-local TMP
-local made = 0
-local function tmpfile()
-  if not TMP then
-    local p = assert(io.popen("mktemp -d /tmp/exa-cli-spec.XXXXXXXX"))
-    TMP = p:read("*l")
-    p:close()
-    assert(TMP and TMP:match("^/tmp/exa%-cli%-spec%.%w+$"), "mktemp -d failed")
-  end
-  made = made + 1
-  return TMP .. "/f" .. made
-end
-
-local function put(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
-
-local function env_prefix(env)
-  -- the script must find its own modules: no LUA_PATH from the test runner
-  local parts = { "unset LUA_PATH LUA_CPATH LUA_INIT LUA_PATH_5_4 LUA_CPATH_5_4 LUA_INIT_5_4 EXA_API_KEY "
-    .. "EXA_BASE_URL EXA_AGENT_MOCK_ARGS EXA_AGENT_PROGRESS;" }
-  local keys = {}
-  for k in pairs(env or {}) do keys[#keys + 1] = k end
-  table.sort(keys)
-  for _, k in ipairs(keys) do parts[#parts + 1] = "export " .. k .. "=" .. q(env[k]) .. ";" end
-  return table.concat(parts, " ")
-end
-
---- Run bin/exa-agent ARGS (a shell string); returns exit status, stdout, stderr.
-local function cli(args, env, stdin)
-  local outf, errf = tmpfile(), tmpfile()
-  local cmd = ("cd %s && %s %s bin/exa-agent %s >%s 2>%s <%s; echo $?"):format(q(mock.root), env_prefix(env),
-    LUA_BIN, args, q(outf), q(errf), stdin and q(stdin) or "/dev/null")
-  local p = assert(io.popen(cmd))
-  local code = tonumber(p:read("*a"))
-  p:close()
-  local out, err = slurp(outf), slurp(errf)
-  os.remove(outf)
-  os.remove(errf)
-  return code, out, err
-end
-
---- Start bin/exa-agent in the background: {pid=, out=, err=, wait = fn -> exit status}.
-local function spawn(args, env)
-  local outf, errf, script = tmpfile(), tmpfile(), tmpfile()
-  local f = assert(io.open(script, "w"))
-  f:write(("cd %s\n%s\n%s bin/exa-agent %s >%s 2>%s </dev/null &\necho $!\nwait $!\necho \"rc $?\"\n"):format(
-    q(mock.root), env_prefix(env), LUA_BIN, args, q(outf), q(errf)))
-  f:close()
-  local p = assert(io.popen("sh " .. q(script)))
-  local pid = tonumber(p:read("*l"))
-  local h = { pid = pid, outf = outf, errf = errf }
-  function h.out() return slurp(outf) end
-  function h.err() return slurp(errf) end
-  function h.wait()
-    local line = p:read("*l")
-    p:close()
-    os.remove(script)
-    return tonumber((line or ""):match("^rc (%d+)$"))
-  end
-  function h.cleanup()
-    os.remove(outf)
-    os.remove(errf)
-  end
-  return h
-end
-
-local function until_true(fn, seconds)
-  local deadline = os.time() + (seconds or 20)
-  repeat
-    local v = fn()
-    if v then return v end
-    mock.sleep(0.05)
-  until os.time() > deadline
-  return nil
-end
-
---- jq FILTER over text: output (raw), exit status.
-local function jq(filter, text)
-  local inf = tmpfile()
-  local f = assert(io.open(inf, "wb"))
-  f:write(text)
-  f:close()
-  local p = assert(io.popen(("jq -r %s <%s; echo \"jq-rc $?\""):format(q(filter), q(inf))))
-  local s = p:read("*a")
-  p:close()
-  os.remove(inf)
-  local rc = tonumber(s:match("jq%-rc (%d+)%s*$"))
-  return (s:gsub("jq%-rc %d+%s*$", "")), rc
-end
-
-local function lines(s)
-  local t = {}
-  for l in s:gmatch("[^\n]+") do t[#t + 1] = l end
-  return t
-end
-
--- running and not a zombie (a reaper may be slow to collect it)
-local function alive(pid)
-  local f = io.open("/proc/" .. pid .. "/stat")
-  if not f then return false end
-  local st = f:read("*a")
-  f:close()
-  return st:match("^%d+ %b() (%a)") ~= "Z"
-end
+local tmpfile, put, cli, spawn, until_true, jq, lines, alive =
+  H.tmpfile, H.put, H.cli, H.spawn, H.until_true, H.jq, H.lines, H.alive
 
 describe("exa-agent (the command line)", function()
   local srv, env
@@ -135,7 +18,7 @@ describe("exa-agent (the command line)", function()
   end)
   teardown(function()
     srv:stop()
-    if TMP then os.execute("rm -rf " .. q(TMP)) end
+    H.cleanup()
   end)
 
   local function api(method, path, body, headers)

@@ -506,6 +506,7 @@ end
 
 -- ctl: what the command's tasks share: {loop=, signal = first signal's name,
 -- on_signal = fn(name) (the command's reaction), done = true (stop driving),
+-- cancelling = the task that cancels the run (driven to its end too),
 -- exit = fn(code) (exit at once, simulator stopped)}.
 
 --- Run body(client, ctl) in a task on a new built-in loop, with signals as
@@ -543,7 +544,10 @@ local function on_loop(r, conn, body)
   stdout_closed = function() signalled("PIPE") end
   local main = loop:spawn(body, client, ctl)
   local ok, err = pcall(function()
-    while not main:done() and not ctl.done do loop:step() end
+    -- until the command is done, and the cancel it sent (if any) has its answer
+    while not ctl.done and not (main:done() and not (ctl.cancelling and not ctl.cancelling:done())) do
+      loop:step()
+    end
   end)
   stdout_closed = nil
   sigs:close()
@@ -607,8 +611,7 @@ local function cmd_run(r, client, ctl, params)
   -- stop driving once the run's end is seen (or the cancel failed).
   local function cancel()
     if ctl.cancelling or not ctl.signal or not st.run_id or st.ended then return end
-    ctl.cancelling = true
-    loop:spawn(function()
+    ctl.cancelling = loop:spawn(function()
       local ok, res = pcall(client.runs.cancel, client.runs, st.run_id)
       progress:clear()
       local how = SIG_NAME[ctl.signal]
@@ -619,7 +622,16 @@ local function cmd_run(r, client, ctl, params)
       else
         say("interrupted (", how, "): could not cancel run ", st.run_id, ": ", describe_error(res))
       end
-      ctl.done = not ok -- cancelled: the run's own end (on the stream, or the next poll) ends the command
+      if not ok then
+        ctl.done = true
+      else
+        -- the run's own end (on the stream, or at the next poll) ends the command; if it never
+        -- shows, the command ends anyway
+        loop:spawn(function()
+          loop:sleep(10)
+          ctl.done = true
+        end)
+      end
     end)
   end
   function ctl.on_signal(name)
