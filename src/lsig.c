@@ -112,6 +112,7 @@ static int l_signals(lua_State *L) {
   struct sigaction sa;
   luaL_checktype(L, 1, LUA_TTABLE);
   if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 2); /* the watcher goes to 3: index 2 is the keep list or nil */
   n = (int)lua_rawlen(L, 1);
   if (n < 1 || n > (int)NKNOWN) return luaL_argerror(L, 1, "a list of 1 to 7 signal names");
   if (open_one != NULL) return luaL_error(L, "exa.signals: one watcher at a time (close the other first)");

@@ -545,8 +545,13 @@ local function on_loop(r, conn, body)
   local main = loop:spawn(body, client, ctl)
   local ok, err = pcall(function()
     -- until the command is done, and the cancel it sent (if any) has its answer
-    while not ctl.done and not (main:done() and not (ctl.cancelling and not ctl.cancelling:done())) do
-      loop:step()
+    local function finished()
+      return ctl.done or (main:done() and not (ctl.cancelling and not ctl.cancelling:done()))
+    end
+    while true do
+      loop:run_runnable()
+      if finished() then break end
+      loop:step() -- waits for what the tasks wait for (transfers, timers, signals)
     end
   end)
   stdout_closed = nil

@@ -417,9 +417,13 @@ Signals.__gc = Signals.close
 -- ---- the built-in driver -------------------------------------------------
 
 -- One turn: run what is runnable, wait (at most max_wait seconds) for a
--- socket, curl's timer or a sleep to fall due, wake whoever it concerns.
-function Loop:step(max_wait)
+-- socket, curl's timer, a watched fd or a sleep to fall due, wake whoever it
+-- concerns. until_done: a task; once it is done, the turn does not wait.
+function Loop:step(max_wait, until_done)
   self:run_runnable()
+  -- the task a caller waits for has just finished: no wait (other tasks may
+  -- wait for a long time, e.g. for a signal)
+  if until_done and until_done:done() then return end
   local wait = max_wait or math_huge
   local h = self.timers
   if h[1] then
@@ -430,7 +434,7 @@ function Loop:step(max_wait)
   if wait < 0 then wait = 0 end
   local m = self.m
   self.ticks = self.ticks + 1
-  if m and (m:count() > 0 or self.nwatch > 0) then
+  if m and (m:count() > 0 or (self.nwatch > 0 and self.alive > 0)) then
     local ms = wait == math_huge and -1 or math_floor(wait * 1000 + 0.999)
     wake_ids(self, m:wait(ms))
   else
@@ -511,7 +515,7 @@ function Task:wait()
       suspend(me)
     else
       loop:check_blocking("task:wait()")
-      while not self:done() do loop:step() end
+      while not self:done() do loop:step(nil, self) end
     end
   end
   if self.status == "failed" then
