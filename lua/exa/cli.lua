@@ -27,6 +27,7 @@ local ledger = require "exa.ledger"
 local api = require "exa.api"
 local render = require "exa.cli.render"
 local proc = require "exa.cli.proc"
+local ypcall = require("exa.pcall").pcall -- a pcall a task may yield through, on PUC 5.1 too
 
 local M = {}
 
@@ -617,7 +618,7 @@ local function cmd_run(r, client, ctl, params)
   local function cancel()
     if ctl.cancelling or not ctl.signal or not st.run_id or st.ended then return end
     ctl.cancelling = loop:spawn(function()
-      local ok, res = pcall(client.runs.cancel, client.runs, st.run_id)
+      local ok, res = ypcall(client.runs.cancel, client.runs, st.run_id)
       progress:clear()
       local how = SIG_NAME[ctl.signal]
       if ok and type(res) == "table" and res.status == "cancelled" then
