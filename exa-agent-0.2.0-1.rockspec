@@ -70,7 +70,6 @@ build = {
       ["exa.batch"] = "lua/exa/batch.lua",
       ["exa.body"] = "lua/exa/body.lua",
       ["exa.builder"] = "lua/exa/builder.lua",
-      ["exa.check"] = "lua/exa/check.lua",
       ["exa.citations"] = "lua/exa/citations.lua",
       ["exa.cli"] = "lua/exa/cli.lua",
       ["exa.cli.proc"] = "lua/exa/cli/proc.lua",

@@ -24,9 +24,15 @@ describe("exa.estimate", function()
     assert.same({ 0.1, 0.1 }, { est("medium").min_dollars, est("medium").max_dollars })
     assert.same({ 0.5, 0.5 }, { est("high").min_dollars, est("high").max_dollars })
     assert.same({ 1, 2 }, { est("xhigh").min_dollars, est("xhigh").max_dollars })
-    assert.equal(5, est(nil).max_dollars)          -- auto: capped by the post-beta default $5
     assert.equal("auto", est(nil).effort)
-    assert.equal(20, est("max").max_dollars)       -- max: default cap $20
+    -- the beta API (the default) ignores budget: auto and max have no ceiling there
+    assert.equal(math.huge, est(nil).max_dollars)
+    assert.matches("beta API", est(nil).unbounded, 1, true)
+    assert.equal(math.huge, est("max").max_dollars)
+    local function pest(effort) return exa.estimate({ query = "q", effort = effort }, { api = "post-beta" }) end
+    assert.equal(5, pest(nil).max_dollars)         -- auto: capped by the post-beta default $5
+    assert.equal(20, pest("max").max_dollars)      -- max: default cap $20
+    assert.equal(math.huge, pest("ultra").max_dollars) -- budget does not cap ultra
     assert.equal(math.huge, est("ultra").max_dollars) -- no published price
     assert.equal(math.huge, est("turbo").max_dollars) -- an effort this table does not know
   end)
@@ -48,9 +54,14 @@ describe("exa.estimate", function()
     assert.near(0.025 + 2 * 0.02, exa.estimate{ query = "q", effort = "low", outputSchema = refd }.max_dollars, 1e-9)
   end)
 
-  it("a budget.maxCostDollars caps auto and max; data sources on an uncapped effort are unbounded", function()
-    assert.equal(2, exa.estimate{ query = "q", effort = "max", budget = { maxCostDollars = 2 } }.max_dollars)
-    assert.equal(1.5, exa.estimate{ query = "q", budget = { maxCostDollars = 1.5 }, outputSchema = PEOPLE }.max_dollars)
+  it("a budget.maxCostDollars caps auto and max on the post-beta API only; data sources on an uncapped "
+    .. "effort are unbounded", function()
+    local pb = { api = "post-beta" }
+    assert.equal(2, exa.estimate({ query = "q", effort = "max", budget = { maxCostDollars = 2 } }, pb).max_dollars)
+    assert.equal(1.5, exa.estimate({ query = "q", budget = { maxCostDollars = 1.5 }, outputSchema = PEOPLE },
+      pb).max_dollars)
+    -- the beta API ignores budget.maxCostDollars: no bound
+    assert.equal(math.huge, exa.estimate{ query = "q", budget = { maxCostDollars = 1.5 } }.max_dollars)
     assert.equal(math.huge, exa.estimate{ query = "q", effort = "low",
       dataSources = { { provider = "similarweb" } } }.max_dollars)
   end)

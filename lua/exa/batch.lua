@@ -17,9 +17,10 @@ local M = {}
 
 local SLOT_MIN, SLOT_MAX = 0.25, 4 -- waiting for a concurrency slot (seconds)
 
-local function check(list, opts)
+local function check(list, opts, which_api)
   if type(list) ~= "table" then errors.invalid("list", "batch takes a list of run params") end
-  opts = validate.table_or_nil(opts, "options")
+  opts = validate.options(opts, "batch")
+  if opts.headers ~= nil then validate.headers(opts.headers, "options.headers") end
   local c = opts.concurrency
   if c == nil then c = 2 end
   if not validate.is_integer(c) or c < 1 then
@@ -29,7 +30,7 @@ local function check(list, opts)
     errors.invalid("options.on_event", "options.on_event must be a function(event, index)")
   end
   for i, p in ipairs(list) do
-    local ok, e = pcall(validate.create_params, builder.unwrap(p))
+    local ok, e = pcall(validate.create_params, builder.unwrap(p), which_api)
     if not ok then
       if errors.is_error(e) then e.field = string_format("[%d].%s", i, tostring(e.field)) end
       error(e, 0)
@@ -80,7 +81,7 @@ end
 --- runs could not be made.
 function M.run(runs, list, opts)
   local c
-  opts, c = check(list, opts)
+  opts, c = check(list, opts, runs._t.api)
   local t = runs._t
   local loop = t.loop
   if not loop then errors.raise{ kind = "loop", message = "batch needs the curl transport's loop" } end

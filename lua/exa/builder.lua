@@ -8,17 +8,34 @@
 --     local a = client.runs:create(base:query("first question"))
 --     local b = client.runs:create(base:query("second question"):previous(a.id))
 -- @module exa.builder
-local setmetatable, getmetatable, type = setmetatable, getmetatable, type
+local setmetatable, getmetatable, type, pairs = setmetatable, getmetatable, type, pairs
+local string_format, string_sub = string.format, string.sub
 
 local body = require "exa.body"
 local errors = require "exa.errors"
+local validate = require "exa.validate"
 
 local M = {}
 
 --- A run under construction (`exa.run(query)` makes one).
 -- @type Builder
 local Builder = {}
-Builder.__index = Builder
+-- A builder's metatable. A method a builder does not have is a validation
+-- error naming the nearest one (b:efort("low"): did you mean effort?), not
+-- "attempt to call a nil value".
+local BuilderMT = {}
+BuilderMT.__index = function(_, k)
+  local m = Builder[k]
+  if m ~= nil then return m end
+  if type(k) == "string" and string_sub(k, 1, 1) ~= "_" then
+    local names = {}
+    for n in pairs(Builder) do if string_sub(n, 1, 1) ~= "_" then names[#names + 1] = n end end
+    local near = validate.near(k, names)
+    errors.invalid(k, near and string_format("exa.run() builders have no method %s: did you mean %s?", k, near)
+      or string_format("exa.run() builders have no method %s (set any API field with :set(name, value))", k))
+  end
+  return nil
+end
 
 local function field_setter(name)
   return function(self, v)
@@ -103,6 +120,7 @@ function Builder:set(name, value)
   if type(name) ~= "string" then
     errors.invalid("name", "builder:set needs a field name string")
   end
+  validate.create_field_name(name)
   self._p[name] = value
   return self
 end
@@ -114,7 +132,7 @@ function Builder:params()
 end
 
 -- exa.run("...") for printing.
-function Builder:__tostring()
+function BuilderMT.__tostring(self)
   return "exa.run(" .. (type(self._p.query) == "string" and ("%q"):format(self._p.query) or "") .. ")"
 end
 
@@ -122,12 +140,12 @@ end
 
 -- exa.run(query): a new builder (the public name is exa.run).
 function M.run(query)
-  return setmetatable({ _p = { query = query } }, Builder)
+  return setmetatable({ _p = { query = query } }, BuilderMT)
 end
 
 -- params as given, or the params of a builder.
 function M.unwrap(p)
-  if getmetatable(p) == Builder then return p._p end
+  if getmetatable(p) == BuilderMT then return p._p end
   return p
 end
 

@@ -2,8 +2,8 @@
 -- The client holds one transport (one connection pool) shared by its
 -- resources; the API key is kept only inside the transport's closures, so
 -- printing or dumping a client never shows it.
-local type, pairs, ipairs, setmetatable, tostring, pcall, error =
-  type, pairs, ipairs, setmetatable, tostring, pcall, error
+local type, pairs, ipairs, setmetatable, tostring, pcall, error, select =
+  type, pairs, ipairs, setmetatable, tostring, pcall, error, select
 local require, package = require, package
 local os_getenv, string_format, string_gsub, string_find =
   os.getenv, string.format, string.gsub, string.find
@@ -35,14 +35,6 @@ local function opt_seconds(o, name, default, min)
   if v == nil then return default end
   return validate.seconds(v, name, min)
 end
-
-local KNOWN = {
-  api_key = true, base_url = true, betas = true, timeout = true, headers = true, auth = true,
-  max_retries = true, ca_file = true, connect_timeout = true, stream_idle_timeout = true,
-  retry_base_delay = true, retry_max_delay = true, max_retry_after = true,
-  retry_concurrency_limit = true, sleep = true, on_retry = true, budget = true,
-  loop = true, transport = true, create_marker = true,
-}
 
 -- exa.ngx_http, when it loads (it needs only exa.core and exa.json; it
 -- tells whether this is nginx with the lua module).
@@ -95,13 +87,9 @@ function M.new(o)
 end
 
 function new(o)
-  o = o or {}
-  if type(o) ~= "table" then invalid("options", "exa.new takes a table of options") end
-  for k in pairs(o) do
-    if not KNOWN[k] then
-      invalid(tostring(k), "unknown option " .. validate.describe(k) .. " for exa.new", k)
-    end
-  end
+  if o ~= nil and type(o) ~= "table" then invalid("options", "exa.new takes a table of options") end
+  o = validate.options(o, "new")
+  local which_api = validate.api(o.api)
 
   local key = o.api_key
   if key == nil then key = os_getenv("EXA_API_KEY") end
@@ -180,15 +168,17 @@ function new(o)
     user_agent = transport.user_agent(VERSION, backend.name),
   }
   t.create_marker = o.create_marker
+  t.api = which_api
 
   -- the ledger sees every run the resource returns (costs, budget)
-  local book = ledger.new(ledger.option(o.budget))
+  local book = ledger.new(ledger.option(o.budget), which_api)
 
   local c = setmetatable({
     base_url = base,
     loop = backend.loop,
     betas = bl,
     auth = auth,
+    api = which_api,
     runs = ledger.track(runs.new(t), book),
     _t = t,
     _ledger = book,
@@ -209,7 +199,10 @@ end
 --- What the terminal runs this client has seen cost, each run once:
 --- {total=, agentCompute=, search=, emails=, phoneNumbers=, runs=, dataSources=,
 ---  budget = {max_dollars=, spent=, reserved=, remaining=} when exa.new had a budget}.
-function Client:costs()
+function Client:costs(...)
+  if select("#", ...) > 0 then
+    invalid("options", "client:costs() takes no options, got " .. validate.describe((...)), (...))
+  end
   return self._ledger:costs()
 end
 

@@ -8,23 +8,29 @@
 --   metered parts          1 ACU = $0.0001, $7 per 1,000 searches,
 --                          $0.02 per email, $0.07 per phone number
 --
---   exa.estimate(params) --> {min_dollars=, max_dollars=, effort=, emails=, phone_numbers=}
+--   exa.estimate(params[, {api = "beta"}])
+--     --> {min_dollars=, max_dollars=, effort=, emails=, phone_numbers=, unbounded=}
+--   exa.check_budget(params, dollars[, {api =, budget =, spent =, reserved =}])
+--     --> the estimate, or raises kind "budget" (the budget rule)
 --
 -- max_dollars is a bound: the effort's top price plus the worst case of the
 -- contact enrichment the outputSchema asks for (every email and phone field
 -- filled, arrays at their maxItems); an array without maxItems that holds
 -- such a field, an effort without a published price (ultra, or a name this
 -- table does not know) or data sources (no published price) on an uncapped
--- effort make it math.huge. A run capped by budget.maxCostDollars (auto,
--- max) is bounded by the cap whatever it enriches.
+-- effort make it math.huge, and `unbounded` says why. On the post-beta API
+-- a run capped by budget.maxCostDollars (auto, max) is bounded by the cap
+-- (default $5 and $20) whatever it enriches. The beta API (the default)
+-- ignores budget: there auto and max have no bound the client can know.
 local type, pairs, ipairs, next, tostring = type, pairs, ipairs, next, tostring
 local string_lower, string_find = string.lower, string.find
-local math_huge, math_floor = math.huge, math.floor
+local math_huge, math_floor, math_abs = math.huge, math.floor, math.abs
 local pcall = pcall
 
 local builder = require "exa.builder"
 local errors = require "exa.errors"
 local validate = require "exa.validate"
+local string_format, table_concat = string.format, table.concat
 
 local M = {}
 
@@ -45,7 +51,7 @@ M.PRICES = {
   capped = { auto = true, max = true },
 }
 
-local S = require("exa.check").validator
+local S = validate.schema
 local is_array = S.is_array
 
 -- whole dollars to 1e-9: no float noise such as 1.4000000000000001
@@ -130,10 +136,32 @@ local function count(root, s, name, depth)
   return e, p
 end
 
---- exa.estimate(params) -> {min_dollars=, max_dollars=, effort=, emails=, phone_numbers=}
-function M.estimate(params)
+-- efforts of a fixed price, cheapest first (the way out of a refusal)
+local FIXED = { "low", "medium", "high", "xhigh" }
+
+local function money(x)
+  if x == math_huge then return "an unbounded amount" end
+  local cents = x * 100
+  if math_abs(cents - math_floor(cents + 0.5)) < 1e-6 then return string_format("$%.2f", x) end
+  return string_format("$%.4f", x)
+end
+
+local function fixed_efforts(left)
+  local out = {}
+  for _, e in ipairs(FIXED) do
+    local p = M.PRICES.effort[e][2]
+    if left == nil or p <= left + 1e-9 then out[#out + 1] = string_format("%s %s", e, money(p)) end
+  end
+  return out
+end
+
+--- exa.estimate(params[, {api = "beta"|"post-beta"}]) -> {min_dollars=, max_dollars=, effort=,
+--- emails=, phone_numbers=, unbounded = nil or why max_dollars is math.huge}
+function M.estimate(params, opts)
+  opts = validate.options(opts, "estimate")
+  local which = validate.api(opts.api)
   params = builder.unwrap(params)
-  validate.create_params(params)
+  validate.create_params(params, which)
   local effort = params.effort
   if effort == nil then effort = "auto" end
   local price = M.PRICES.effort[effort]
@@ -151,20 +179,109 @@ function M.estimate(params)
   local ds = params.dataSources
   local has_ds = type(ds) == "table" and next(ds) ~= nil
 
-  local min, max
+  local min, max, why
   if not price then
     min, max = 0, math_huge
+    why = string_format("effort %s has no published price, and no budget.maxCostDollars caps it", effort)
   elseif M.PRICES.capped[effort] then
-    min, max = price[1], cap or price[2]
-    if min > max then min = max end
+    if which == "post-beta" then
+      min, max = price[1], cap or price[2]
+      if min > max then min = max end
+    else
+      min, max = price[1], math_huge
+      why = string_format("effort %s has no cost ceiling on the beta API, which ignores budget.maxCostDollars "
+        .. "(the post-beta API caps it: $%s unless budget.maxCostDollars says less)", effort, tostring(price[2]))
+    end
   else
     min = price[1]
     max = price[2] + mul(emails, M.PRICES.email) + mul(phones, M.PRICES.phone_number)
-    if has_ds then max = math_huge end
+    if max == math_huge then
+      why = "the outputSchema asks for email or phone fields in an array without maxItems: "
+        .. "contact enrichment has no bound (give the array maxItems)"
+    end
+    if has_ds then
+      max = math_huge
+      why = "dataSources have no published price, and effort " .. effort .. " is not capped by budget.maxCostDollars"
+    end
   end
   return {
     min_dollars = round(min), max_dollars = round(max), effort = effort,
-    emails = emails, phone_numbers = phones,
+    emails = emails, phone_numbers = phones, unbounded = why,
+  }
+end
+
+--- The budget rule, the one the client's budget (exa.new{budget =}) and the
+--- CLI's --budget apply before any request: may a run of params start when
+--- `dollars` are left to spend? Returns its estimate (exa.estimate) when its
+--- worst case fits; otherwise raises a "budget" error object (code
+--- BUDGET_EXCEEDED, .estimate, .remaining) whose message names the way out:
+---   * a budget of 0 refuses every run;
+---   * a run whose worst case cannot be bounded on the API in use (auto or
+---     max on the beta API, which ignores budget.maxCostDollars; ultra or an
+---     effort without a published price; unbounded enrichment or data
+---     sources) is refused whatever the budget: use a fixed effort (low,
+---     medium, high, xhigh), or on the post-beta API auto/max with a
+---     budget.maxCostDollars;
+---   * a bounded run whose worst case passes what is left: a cheaper fixed
+---     effort, a smaller budget.maxCostDollars (post-beta auto/max), or a
+---     budget at least that worst case.
+--- opts: api ("beta", the default, or "post-beta"); budget, spent, reserved
+--- (dollars, for the message and the error's fields: the ledger passes them).
+function M.check_budget(params, dollars, opts)
+  opts = validate.options(opts, "check_budget")
+  if type(dollars) ~= "number" or dollars ~= dollars then
+    errors.invalid("dollars", "the budget left must be a number of dollars, got " .. validate.describe(dollars),
+      dollars)
+  end
+  local which = validate.api(opts.api)
+  for _, k in ipairs{ "budget", "spent", "reserved" } do
+    local v = opts[k]
+    if v ~= nil and (type(v) ~= "number" or v ~= v) then
+      errors.invalid(k, string_format("%s must be a number of dollars, got %s", k, validate.describe(v)), v)
+    end
+  end
+  local est = M.estimate(params, { api = which })
+  local total = opts.budget or dollars
+  local spent, reserved = opts.spent or 0, opts.reserved or 0
+  local left = dollars
+  if est.max_dollars <= left + 1e-9 and total > 0 then return est end
+  local effort = est.effort
+  local capped = M.PRICES.capped[effort]
+  local msg, way
+  if total <= 0 then
+    msg = "a budget of $0 refuses every run"
+    way = "give a budget above $0 to run anything"
+  elseif est.max_dollars == math_huge then
+    msg = "this run may cost up to an unbounded amount: " .. tostring(est.unbounded)
+    local fixed = fixed_efforts(nil)
+    if capped and which == "beta" then
+      way = string_format("use a fixed effort (%s), or the post-beta API (exa.new{api = \"post-beta\"}), "
+        .. "which caps %s with budget.maxCostDollars", table_concat(fixed, ", "), effort)
+    elseif est.emails == math_huge or est.phone_numbers == math_huge then
+      way = "give every array of email or phone fields a maxItems"
+    else
+      way = string_format("use a fixed effort (%s)%s", table_concat(fixed, ", "),
+        which == "post-beta" and ", or auto or max with a budget.maxCostDollars" or "")
+    end
+  else
+    msg = string_format("this run may cost up to %s but only %s of the %s budget is left "
+      .. "(%s spent, %s held by runs not finished yet)",
+      money(est.max_dollars), money(left < 0 and 0 or left), money(total), money(spent), money(reserved))
+    local ways = {}
+    local fixed = fixed_efforts(left)
+    if #fixed > 0 and (capped or est.max_dollars > 0) then
+      ways[#ways + 1] = "a fixed effort that fits (" .. table_concat(fixed, ", ") .. ")"
+    end
+    if capped and which == "post-beta" and left >= validate.MAX_COST_RANGE[1] then
+      ways[#ways + 1] = string_format("budget.maxCostDollars at most %s", money(math_floor(left * 100) / 100))
+    end
+    ways[#ways + 1] = string_format("a budget of at least %s", money(est.max_dollars + spent + reserved))
+    way = "use " .. table_concat(ways, ", or ")
+  end
+  errors.raise{
+    kind = "budget", code = "BUDGET_EXCEEDED", estimate = est,
+    max_dollars = total, spent = round(spent), reserved = round(reserved), remaining = round(left),
+    message = msg .. "; " .. way,
   }
 end
 

@@ -146,16 +146,80 @@ end
 -- a key exactly as it would appear in a URL.
 local percent_encode = require("exa.url").encode
 
+-- A key shorter than this is only cut out where it stands alone (see
+-- scrubber): "e" must not become "auth[REDACTED]ntication".
+M.SHORT_SECRET = 8
+
+-- Bytes that continue a word: a short key next to one is part of an
+-- ordinary word, not the key.
+local WORD = "[%w_%-\128-\255]"
+
+-- Header lines and fields that carry credentials: their whole value goes
+-- when it holds the key, whatever the key's length.
+local AUTH_NAMES = { ["x-api-key"] = true, authorization = true, ["proxy-authorization"] = true,
+  api_key = true, apikey = true }
+M.AUTH_NAMES = AUTH_NAMES
+
+-- s with every standalone occurrence of needle replaced: one that no word
+-- byte (WORD) touches on either side.
+local function replace_standalone(s, needle)
+  local out, from, pos = {}, 1, 1
+  while true do
+    local i, j = string_find(s, needle, pos, true)
+    if not i then break end
+    local before = i > 1 and string_sub(s, i - 1, i - 1) or ""
+    local after = string_sub(s, j + 1, j + 1)
+    if not string_find(before, WORD) and not string_find(after, WORD) then
+      out[#out + 1] = string_sub(s, from, i - 1)
+      out[#out + 1] = "[REDACTED]"
+      from = j + 1
+    end
+    pos = j + 1
+  end
+  if from == 1 then return s end
+  out[#out + 1] = string_sub(s, from)
+  return table_concat(out)
+end
+
+-- "X-Api-Key: value" and "Authorization: Bearer value" lines (a header
+-- dump): the value goes whole when it holds the key anywhere.
+local function scrub_header_lines(s, has)
+  if not string_find(s, ":", 1, true) then return s end
+  return (string_gsub(s, "([%w%-]+)([ \t]*:[ \t]*)([^\r\n]*)", function(name, sep, value)
+    if AUTH_NAMES[string_lower(name)] and has(value) then return name .. sep .. "[REDACTED]" end
+  end))
+end
+
 local function scrubber(secret)
   local needles = { secret }
   local enc = percent_encode(secret)
   if enc ~= secret then needles[#needles + 1] = enc; needles[#needles + 1] = string_lower(enc) end
-  return function(s)
+  -- a key of SHORT_SECRET bytes or more goes wherever it appears; a
+  -- shorter one only where it stands alone (a header value, a URL
+  -- parameter, a quoted JSON value), never out of a word
+  local long = #secret >= M.SHORT_SECRET
+  local function has(v)
     for i = 1, #needles do
-      s = string_gsub(s, escape_pattern(needles[i]), "[REDACTED]")
+      if long then
+        if string_find(v, needles[i], 1, true) then return true end
+      elseif replace_standalone(v, needles[i]) ~= v then
+        return true
+      end
+    end
+    return false
+  end
+  local function scrub(s)
+    s = scrub_header_lines(s, has)
+    for i = 1, #needles do
+      if long then
+        s = string_gsub(s, escape_pattern(needles[i]), "[REDACTED]")
+      else
+        s = replace_standalone(s, needles[i])
+      end
     end
     return s
   end
+  return scrub, has
 end
 
 --- s with every occurrence of secret (raw or percent-encoded) replaced.
@@ -185,7 +249,7 @@ end
 --- longer than the quote does not leave its first bytes behind. Returns err.
 function M.redact(err, secret)
   if type(secret) ~= "string" or secret == "" then return err end
-  local scrub = scrubber(secret)
+  local scrub, has = scrubber(secret)
   local quoted = type(err) == "table" and QUOTED[err]
   if quoted then
     for i = 1, quoted.n do
@@ -206,7 +270,12 @@ function M.redact(err, secret)
     seen[t] = true
     for k, v in pairs(t) do
       if type(v) == "string" then
-        t[k] = scrub(v)
+        -- a header or key field ({["x-api-key"] = ...}) goes whole
+        if type(k) == "string" and AUTH_NAMES[string_lower(k)] and has(v) then
+          t[k] = "[REDACTED]"
+        else
+          t[k] = scrub(v)
+        end
       elseif type(v) == "table" then
         walk(v)
       end

@@ -18,7 +18,7 @@ local builder = require "exa.builder"
 local json = require "exa.json"
 local cost = require "exa.cost"
 local citations = require "exa.citations"
-local check = require "exa.check"
+local validate = require "exa.validate"
 
 local exa = {
   VERSION = require "exa.version",
@@ -34,10 +34,11 @@ local exa = {
   loop = require("exa.loop").new,
   -- run helpers: price before a run, citations and schema check after
   estimate = cost.estimate,
+  check_budget = cost.check_budget,
   PRICES = cost.PRICES,
   citations = citations.citations,
-  check_output = check.check_output,
-  schema = check.validator,
+  check_output = validate.check_output,
+  schema = validate.schema,
 }
 
 -- Encode / decode JSON the way the client does (exa.null, arrays kept).
@@ -82,9 +83,15 @@ return exa
 --   so every call blocks until done); clients on one loop share its connection pool
 -- @tparam[opt] string options.transport `"curl"` (libcurl, the default outside nginx) or `"ngx"`
 --   (nginx cosockets, the default inside an OpenResty request context)
--- @tparam[opt] table options.budget `{max_dollars = n}`: a create whose @{estimate}d
---   `max_dollars` would pass what is left raises a `budget` @{Error} before any request;
---   @{Client:costs} reports what was spent
+-- @tparam[opt] table options.budget `{max_dollars = n}`, a hard cap: a create the budget
+--   rule (@{check_budget}) refuses raises a `budget` @{Error} before any request: one whose
+--   @{estimate}d `max_dollars` would pass what is left, one whose worst case has no bound
+--   on the API in use (`auto` or `max` on the beta API, `ultra`), any run under a budget
+--   of 0; @{Client:costs} reports what was spent
+-- @tparam[opt="beta"] string options.api `"beta"` (the agent-2026-05-07 contract) or
+--   `"post-beta"` (the later API: it enforces `budget.maxCostDollars`, $1–$100, on `auto`
+--   and `max`): what the budget rule can bound, and the range `maxCostDollars` is checked
+--   against before sending
 -- @tparam[opt=true] boolean options.create_marker mark each create with
 --   `metadata.exa_client_request_id` so a create whose outcome is unknown is resolved, never
 --   sent twice (@{Runs:create})
@@ -109,12 +116,45 @@ return exa
 --- What a run may cost, from the published price table, before any request: the
 -- effort's price, plus the worst case of contact enrichment when the output schema
 -- asks for email or phone fields (bounded by `maxItems`; unbounded: `max_dollars =
--- math.huge`). `auto` and `max` are capped by `budget.maxCostDollars` (else $5 and
--- $20); `ultra` and unknown efforts have no published ceiling (`math.huge`).
+-- math.huge`). On the post-beta API `auto` and `max` are capped by
+-- `budget.maxCostDollars` (else $5 and $20); the beta API ignores `budget`, so there
+-- they have no ceiling (`math.huge`); `ultra` and unknown efforts have none either.
+-- `unbounded` says why `max_dollars` is `math.huge`.
 -- @function estimate
 -- @tparam table|exa.builder.Builder params create params (checked as `create` checks them)
--- @treturn table `{min_dollars=, max_dollars=, effort=, emails=, phone_numbers=}`
+-- @tparam[opt] table options `{api = "beta"}` (default) or `{api = "post-beta"}`
+-- @treturn table `{min_dollars=, max_dollars=, effort=, emails=, phone_numbers=, unbounded=}`
 -- @usage local e = exa.estimate{ query = "...", effort = "low" }   --> min 0.025, max 0.025
+
+--- The budget rule, a hard cap: may a run start with `dollars` left to spend? The
+-- client's budget (`exa.new{budget =}`) applies it before every create, and the CLI's
+-- `--budget` can call it before starting anything. It returns the run's @{estimate}
+-- when its worst case fits; otherwise it raises a `budget` @{Error} (code
+-- `BUDGET_EXCEEDED`, with `estimate`, `remaining`) whose message names the way out:
+--
+-- * a budget of 0 refuses every run;
+-- * a run whose worst case cannot be bounded on the API in use is refused whatever
+--   the budget: `auto` or `max` on the beta API (it ignores `budget.maxCostDollars`),
+--   `ultra` and efforts without a published price, unbounded contact enrichment,
+--   data sources on a fixed effort. The way out: a fixed effort (low, medium, high,
+--   xhigh), or on the post-beta API `auto`/`max` with a `budget.maxCostDollars`;
+-- * a bounded run whose worst case passes what is left: a fixed effort that fits,
+--   a `budget.maxCostDollars` within what is left (post-beta `auto`/`max`), or a
+--   budget at least that worst case.
+--
+-- Params are checked as `create` checks them on that API (post-beta:
+-- `budget.maxCostDollars` from $1 to $100).
+-- @function check_budget
+-- @tparam table|exa.builder.Builder params create params
+-- @tparam number dollars what is left to spend
+-- @tparam[opt] table options `api` (`"beta"`, default, or `"post-beta"`); `budget`, `spent`,
+--   `reserved` (dollars, for the message: the whole budget, spent so far, held by runs
+--   not finished)
+-- @treturn table the estimate
+-- @raise @{Error} of kind `budget` or `validation`
+-- @usage exa.check_budget({ query = "q", effort = "low" }, 0.05)          -- ok
+-- exa.check_budget({ query = "q" }, 10)                                   -- auto on beta: refused
+-- exa.check_budget({ query = "q", budget = { maxCostDollars = 2 } }, 3, { api = "post-beta" }) -- ok
 
 --- The price table `estimate` uses: `effort` (`{min, max}` dollars per run before
 -- enrichment), `capped` (efforts a budget's `maxCostDollars` caps), and the metered

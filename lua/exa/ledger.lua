@@ -11,17 +11,19 @@
 --
 -- The budget counts the runs this client creates (create, stream, run): each
 -- holds its estimate's max_dollars (exa.estimate) until the client sees it
--- terminal with its cost, then that cost. A create whose max_dollars would
--- pass what is left raises kind = "budget" before any byte is sent. A create
+-- terminal with its cost, then that cost. A create the budget rule refuses
+-- (exa.check_budget: its max_dollars would pass what is left, or it has no
+-- bound on the client's API, or the budget is 0) raises kind = "budget"
+-- before any byte is sent. A create
 -- that failed with an HTTP error response gives its hold back; one that
 -- failed in transport keeps it (the run may exist).
 local type, pairs, ipairs, setmetatable, tostring, error =
   type, pairs, ipairs, setmetatable, tostring, error
-local string_format = string.format
 local math_floor, math_huge = math.floor, math.huge
 
 local errors = require "exa.errors"
 local cost = require "exa.cost"
+local validate = require "exa.validate"
 
 local M = {}
 local Ledger = {}
@@ -38,9 +40,11 @@ local function round(x)
   return math_floor(x * 1e10 + 0.5) / 1e10
 end
 
---- budget: nil or {max_dollars = number >= 0}
-function M.new(budget)
+--- budget: nil or {max_dollars = number >= 0}; api: "beta" (default) or
+--- "post-beta", the API the budget rule bounds runs on.
+function M.new(budget, api)
   local self = setmetatable({
+    api = api or "beta",
     seen = {}, count = 0, sums = {}, data_sources = {},
     budget = budget and budget.max_dollars, mine = {}, held = {}, spent = 0, tokens = 0,
   }, Ledger)
@@ -52,11 +56,7 @@ end
 function M.option(b)
   if b == nil then return nil end
   if type(b) ~= "table" then errors.invalid("budget", "budget must be a table {max_dollars = number}") end
-  for k in pairs(b) do
-    if k ~= "max_dollars" then
-      errors.invalid("budget." .. tostring(k), "unknown budget option " .. tostring(k) .. " (max_dollars)")
-    end
-  end
+  validate.options(b, "budget")
   local m = b.max_dollars
   if type(m) ~= "number" or m < 0 or m ~= m then
     errors.invalid("budget.max_dollars", "budget.max_dollars must be a number of dollars >= 0")
@@ -104,23 +104,15 @@ local function held_total(self)
   return n
 end
 
---- Before a create: raise kind "budget" if params may pass what is left.
---- Returns a hold token (nil without a budget).
+--- Before a create: raise kind "budget" if the budget rule refuses params
+--- (exa.check_budget). Returns a hold token (nil without a budget).
 function Ledger:hold(params)
   if not self.budget then return nil end
-  local est = cost.estimate(params)
   local held = held_total(self)
   local left = self.budget - self.spent - held
-  if est.max_dollars > left + 1e-9 then
-    errors.raise{
-      kind = "budget", code = "BUDGET_EXCEEDED", estimate = est,
-      max_dollars = self.budget, spent = round(self.spent), reserved = round(held), remaining = round(left),
-      message = string_format("this run may cost up to %s but only $%.4f of the $%.4f budget is left "
-        .. "($%.4f spent, $%.4f held by runs not finished yet)",
-        est.max_dollars == math_huge and "an unbounded amount" or string_format("$%.4f", est.max_dollars),
-        left < 0 and 0 or left, self.budget, self.spent, held),
-    }
-  end
+  local est = cost.check_budget(params, left, {
+    api = self.api, budget = self.budget, spent = round(self.spent), reserved = round(held),
+  })
   self.tokens = self.tokens + 1
   local token = "hold#" .. self.tokens
   self.held[token] = est.max_dollars

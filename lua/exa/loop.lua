@@ -30,6 +30,7 @@ local unpack = table.unpack or unpack -- luacheck: ignore
 
 local core = require "exa.core"
 local errors = require "exa.errors"
+local validate = require "exa.validate"
 local ypcall = require "exa.pcall"
 
 local M = {}
@@ -89,7 +90,7 @@ function M.new(opts)
   if opts ~= nil and type(opts) ~= "table" then
     errors.invalid("loop", "exa.loop takes nil or a table {uv = ...} or {cqueues = ...}")
   end
-  opts = opts or {}
+  opts = validate.options(opts, "loop")
   local driver = "builtin"
   if opts.on_error ~= nil and type(opts.on_error) ~= "function" then
     errors.invalid("on_error", "exa.loop{on_error = ...} must be a function(err, task)")

@@ -33,13 +33,10 @@ end
 
 function Runs:__tostring() return "exa.runs" end
 
--- Per-call options: {headers = {...}, timeout = s, max_retries = n, ...}
-local function call_opts(opts)
-  opts = validate.call_options(opts)
-  if opts.marker ~= nil and type(opts.marker) ~= "boolean" then
-    errors.invalid("options.marker", "options.marker must be a boolean")
-  end
-  return opts
+-- Per-call options: {headers = {...}, timeout = s, max_retries = n}, and
+-- what call adds (validate.OPTIONS): create marker, stream marker and resume.
+local function call_opts(opts, call)
+  return validate.call_options(opts, call)
 end
 
 -- Run the argument checks (pure Lua, never yields, so pcall is safe on
@@ -63,24 +60,9 @@ local function spec(method, path, opts, extra)
   return s
 end
 
--- Query for list endpoints: limit, cursor checked; other scalars pass through.
-local function page_query(params)
-  params = validate.table_or_nil(params, "params")
-  local q = {}
-  for k, v in pairs(params) do
-    if type(k) ~= "string" then
-      errors.invalid("params", "list parameters must have string keys")
-    end
-    local tv = type(v)
-    if tv ~= "string" and tv ~= "number" and tv ~= "boolean" then
-      errors.invalid(k, string_format("%s must be a string, number or boolean, got %s", k, validate.describe(v)))
-    end
-    q[k] = v
-  end
-  validate.limit(params.limit, "limit")
-  validate.cursor(params.cursor, "cursor")
-  return q
-end
+-- Query for list endpoints: limit, cursor checked; other scalars pass
+-- through, but for near misses of limit and cursor (validate.page_query).
+local page_query = validate.page_query
 
 -- A fresh marker for one create: 128 random bits as hex.
 local function new_marker()
@@ -97,9 +79,9 @@ end
 
 -- The encoded create body, and its marker: metadata[MARKER_KEY] (the
 -- caller's own value when it set one) unless marking is off.
-local function create_body(params, mark)
+local function create_body(params, mark, which_api)
   params = builder.unwrap(params)
-  validate.create_params(params)
+  validate.create_params(params, which_api)
   local b = body.create(params)
   local marker
   if mark then
@@ -126,6 +108,7 @@ end
 --- The run whose metadata carries marker among the newest runs: the run,
 --- false when none does, or nil and the error when the lookup failed.
 function Runs:find_marker(marker, opts)
+  opts = checked(self, call_opts, opts, "find_marker")
   local q = { limit = 100 }
   for _ = 1, 2 do
     local ok, page = ypcall(self.list, self, q, opts)
@@ -161,28 +144,28 @@ local function run_path(id) return "/agent/runs/" .. validate.id(id, "id") end
 function Runs:create(params, opts)
   local b, marker
   b, marker, opts = checked(self, function()
-    local o = call_opts(opts)
-    local bb, mk = create_body(params, marking(self, o))
+    local o = call_opts(opts, "create")
+    local bb, mk = create_body(params, marking(self, o), self._t.api)
     return bb, mk, o
   end)
   return (self._t:json(create_spec(self, b, marker, opts)))
 end
 
 -- get, cancel and delete: one run by id, safe to repeat.
-local function by_id(self, method, suffix, id, opts)
+local function by_id(self, name, method, suffix, id, opts)
   local path
-  path, opts = checked(self, function() return run_path(id) .. suffix, call_opts(opts) end)
+  path, opts = checked(self, function() return run_path(id) .. suffix, call_opts(opts, name) end)
   return (self._t:json(spec(method, path, opts, { retry = "idempotent" })))
 end
 
 --- GET /agent/runs/{id} -> the run.
-function Runs:get(id, opts) return by_id(self, "GET", "", id, opts) end
+function Runs:get(id, opts) return by_id(self, "get", "GET", "", id, opts) end
 
 --- POST /agent/runs/{id}/cancel -> the run (the existing run if already terminal).
-function Runs:cancel(id, opts) return by_id(self, "POST", "/cancel", id, opts) end
+function Runs:cancel(id, opts) return by_id(self, "cancel", "POST", "/cancel", id, opts) end
 
 --- DELETE /agent/runs/{id} -> {id=, object="agent_run.deleted", deleted=true}.
-function Runs:delete(id, opts) return by_id(self, "DELETE", "", id, opts) end
+function Runs:delete(id, opts) return by_id(self, "delete", "DELETE", "", id, opts) end
 
 -- One page of a list endpoint; q and opts already checked.
 local function get_page(self, path, q, opts)
@@ -192,7 +175,7 @@ end
 --- GET /agent/runs?limit=&cursor= -> {data=, hasMore=, nextCursor=}.
 function Runs:list(params, opts)
   local q
-  q, opts = checked(self, function() return page_query(params), call_opts(opts) end)
+  q, opts = checked(self, function() return page_query(params), call_opts(opts, "list") end)
   return get_page(self, "/agent/runs", q, opts)
 end
 
@@ -200,7 +183,7 @@ end
 function Runs:events(id, params, opts)
   local path, q
   path, q, opts = checked(self, function()
-    return run_path(id) .. "/events", page_query(params), call_opts(opts)
+    return run_path(id) .. "/events", page_query(params), call_opts(opts, "events")
   end)
   return get_page(self, path, q, opts)
 end
@@ -246,7 +229,7 @@ end
 --- Every run, newest first, pages fetched as the loop needs them.
 function Runs:iter(params, opts)
   local q
-  q, opts = checked(self, function() return page_query(params), call_opts(opts) end)
+  q, opts = checked(self, function() return page_query(params), call_opts(opts, "iter") end)
   return pages(self, "/agent/runs", q, opts)
 end
 
@@ -254,18 +237,11 @@ end
 function Runs:iter_events(id, params, opts)
   local path, q
   path, q, opts = checked(self, function()
-    return run_path(id) .. "/events", page_query(params), call_opts(opts)
+    return run_path(id) .. "/events", page_query(params), call_opts(opts, "iter_events")
   end)
   return pages(self, path, q, opts)
 end
 
-local function stream_opts(opts)
-  opts = call_opts(opts)
-  if opts.resume ~= nil and type(opts.resume) ~= "boolean" then
-    errors.invalid("options.resume", "options.resume must be a boolean")
-  end
-  return opts
-end
 
 --- A new run's events as they happen (POST, Accept: text/event-stream).
 --- Returns the stream (callable iterator) and, for 5.4's generic for, a
@@ -273,8 +249,8 @@ end
 function Runs:stream(params, opts)
   local b, marker
   b, marker, opts = checked(self, function()
-    local o = stream_opts(opts)
-    local bb, mk = create_body(params, marking(self, o))
+    local o = call_opts(opts, "stream")
+    local bb, mk = create_body(params, marking(self, o), self._t.api)
     return bb, mk, o
   end)
   local s = stream.new(self._t, self, create_spec(self, b, marker, opts),
@@ -287,8 +263,8 @@ function Runs:replay(id, params, opts)
   local path, last
   path, last, opts = checked(self, function()
     local pth = run_path(id) .. "/events"
-    local p = validate.table_or_nil(params, "params")
-    return pth, validate.last_event_id(p.last_event_id, "last_event_id"), stream_opts(opts)
+    local p = validate.options(params, "replay_params")
+    return pth, validate.last_event_id(p.last_event_id, "last_event_id"), call_opts(opts, "replay")
   end)
   local s = stream.new(self._t, self, spec("GET", path, opts, { retry = "idempotent", last_event_id = last }),
     { mode = "replay", run_id = id, last_event_id = last })
@@ -301,11 +277,8 @@ function Runs:wait(id, params, opts)
   local timeout, interval
   timeout, interval, opts = checked(self, function()
     validate.id(id, "id")
-    local p = validate.table_or_nil(params, "params")
-    local t, i = p.timeout, p.interval
-    if t ~= nil then validate.seconds(t, "timeout", 0) end
-    if i ~= nil then validate.seconds(i, "interval", validate.MIN_TIMEOUT) end
-    return t, i, call_opts(opts)
+    local p = validate.wait_params(params, "wait_params")
+    return p.timeout, p.interval, call_opts(opts, "wait")
   end)
   local start = clock.now()
   local delay = interval or 0.5
@@ -337,7 +310,7 @@ end
 
 --- POST /agent/runs/{id}/stop -> the run. The post-beta API: a running run
 --- completes early with what it has gathered (stopReason "stopped").
-function Runs:stop(id, opts) return by_id(self, "POST", "/stop", id, opts) end
+function Runs:stop(id, opts) return by_id(self, "stop", "POST", "/stop", id, opts) end
 
 -- What a run that did not complete raises from run().
 local OUTCOME = {
@@ -351,21 +324,19 @@ local OUTCOME = {
 --- wait, opts the per-call options of both.
 function Runs:run(params, wparams, opts)
   local wp = checked(self, function()
-    local p = validate.table_or_nil(wparams, "options")
-    if p.timeout ~= nil and (type(p.timeout) ~= "number" or p.timeout < 0) then
-      errors.invalid("timeout", "timeout must be a non-negative number of seconds")
-    end
-    if p.interval ~= nil and (type(p.interval) ~= "number" or p.interval <= 0) then
-      errors.invalid("interval", "interval must be a positive number of seconds")
-    end
-    call_opts(opts)
+    local p = validate.wait_params(wparams, "run_wait")
+    call_opts(opts, "run")
     return { timeout = p.timeout, interval = p.interval }
   end)
   local run = self:create(params, opts)
   if type(run) ~= "table" or type(run.id) ~= "string" then
     errors.raise{ kind = "protocol", message = "create returned no run id" }
   end
-  if not TERMINAL_STATUS[run.status] then run = self:wait(run.id, wp, opts) end
+  if not TERMINAL_STATUS[run.status] then
+    -- wait takes the per-call options but create's marker
+    local wo = opts and { headers = opts.headers, timeout = opts.timeout, max_retries = opts.max_retries }
+    run = self:wait(run.id, wp, wo)
+  end
   local o = OUTCOME[run.status]
   if o then
     local why = run.stopReason
