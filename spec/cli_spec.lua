@@ -95,6 +95,21 @@ describe("exa-agent (the command line)", function()
       { "wait agent_run_x --interval 0", "--interval must be" },
       { "--header nocolon list", "--header needs" },
       { "run q --effort xhigh --budget 1", "budget" }, -- may cost $2: refused before the request
+      { "run q --efort low", "unknown flag --efort for run: did you mean --effort?" },
+      { "list --limt 5", "unknown flag --limt for list: did you mean --limit?" },
+      { "run q --no-stram", "did you mean --no-stream?" },
+      { "list --effort low", "--effort is not a flag of list" },
+      { "runn q", "unknown command \"runn\": did you mean run?" },
+      { "creat q", "did you mean create?" },
+      { "--api beat list", "--api must be beta or post-beta" },
+      { "create", "create needs a QUERY" },
+      { "create q --efort low", "did you mean --effort?" },
+      -- the budget is a hard cap (the library's rule, exa.check_budget), refused before sending
+      { "run q --budget 0.05", "use a fixed effort" }, -- auto on beta: no ceiling
+      { "--api beta run q --budget 0.05", "or the post-beta API (--api post-beta)" },
+      { "run q --effort low --budget 0", "a budget of $0 refuses every run" },
+      { "run q --effort minimal --budget 0", "a budget of $0 refuses every run" },
+      { "create q --budget 0.05", "use a fixed effort" },
     }
     for _, case in ipairs(cases) do
       it(case[1], function()
@@ -257,6 +272,121 @@ describe("exa-agent (the command line)", function()
       local _, _, run = api("GET", "/agent/runs/" .. id)
       assert.equal("cancelled", run.status)
       h.cleanup()
+    end)
+  end)
+
+  describe("create", function()
+    it("prints the run, its id first, and returns while the run goes on", function()
+      local code, out, err = cli("--header 'X-Mock-Fault: run-seconds=3000' create 'later' --effort low", env)
+      assert.equal(0, code, err)
+      local id = lines(out)[1]
+      assert.matches("^agent_run_%w+$", id)
+      assert.matches("status   queued", out, 1, true)
+      local _, _, run = api("GET", "/agent/runs/" .. id)
+      assert.equal("later", run.request.query)
+      assert.is_true(run.status == "queued" or run.status == "running")
+      api("POST", "/agent/runs/" .. id .. "/cancel")
+      code, out = cli("create 'later json' --effort low --json", env)
+      assert.equal(0, code)
+      assert.matches('^{"id":"agent_run_%w+",', out)
+      assert.equal(1, #lines(out))
+      assert.equal("later json", (jq(".request.query", out)):match("[^\n]+"))
+    end)
+  end)
+
+  describe("--budget on both APIs", function()
+    local pb, penv
+    setup(function()
+      pb = mock.start{ "--speed", "100", "--api", "post-beta" }
+      penv = { EXA_API_KEY = "sk-budget", EXA_BASE_URL = pb.url }
+    end)
+    teardown(function() pb:stop() end)
+
+    it("--api beta: a fixed effort under the cap runs; auto and $0 are refused, nothing sent", function()
+      local code, out, err = cli("--api beta run q --effort low --budget 0.05 --json", env)
+      assert.equal(0, code, err)
+      assert.equal("0.025", (jq('select(.event == "agent_run.completed") | .data.costDollars.total', out)):match("%S+"))
+      -- the beta API ignores budget.maxCostDollars: not sent
+      assert.equal("null", (jq('select(.event == "agent_run.completed") | .data.request.budget', out)):match("%S+"))
+      local before = srv:stats()
+      code, out, err = cli("--api beta run q --budget 0.05", env)
+      assert.equal(2, code)
+      assert.equal("", out)
+      assert.matches("effort auto has no cost ceiling on the beta API", err, 1, true)
+      assert.matches("use a fixed effort", err, 1, true)
+      code, _, err = cli("--api beta run q --effort high --budget 0.4", env)
+      assert.equal(2, code)
+      assert.matches("budget", err, 1, true)
+      assert.equal(before.requests + 1, srv:stats().requests)
+    end)
+
+    it("--api post-beta: auto runs under budget.maxCostDollars ($1-$100); under $1 auto is refused", function()
+      local code, out, err = cli("--api post-beta run q --budget 2 --no-stream --interval 0.05 --json", penv)
+      assert.equal(0, code, err)
+      assert.equal("2", (jq(".request.budget.maxCostDollars", out)):match("%S+"))
+      local before = pb:stats()
+      code, out, err = cli("--api post-beta run q --budget 0.05", penv)
+      assert.equal(2, code)
+      assert.equal("", out)
+      assert.matches("use a fixed effort that fits (low $0.0250), or a budget of at least $5.00", err, 1, true)
+      code, _, err = cli("--api post-beta run q --effort low --budget 0", penv)
+      assert.equal(2, code)
+      assert.matches("a budget of $0 refuses every run", err, 1, true)
+      assert.equal(before.requests + 1, pb:stats().requests)
+      code, out, err = cli("--api post-beta run q --effort low --budget 0.05 --no-stream --interval 0.05 --json", penv)
+      assert.equal(0, code, err)
+      assert.equal("null", (jq(".request.budget", out)):match("%S+")) -- under the API's $1: the client's cap only
+    end)
+  end)
+
+  describe("mock (a simulator for a shell session)", function()
+    local function exports(text)
+      return { url = text:match("export EXA_BASE_URL='([^']+)'"), key = text:match("export EXA_API_KEY='([^']+)'"),
+        pid = tonumber(text:match("export EXA_AGENT_MOCK_PID=(%d+)")) }
+    end
+
+    it("prints the export lines and serves until SIGTERM, then stops its simulator", function()
+      local h = spawn("mock --speed 100", {})
+      local e = until_true(function()
+        local x = exports(h.out())
+        return x.url and x.key and x
+      end)
+      assert.is_table(e, h.err())
+      local pid = tonumber(h.out():match("# the simulator %(pid (%d+)%)"))
+      local code, out, err = cli("run 'session' --effort low --json", { EXA_BASE_URL = e.url, EXA_API_KEY = e.key })
+      assert.equal(0, code, err)
+      local id = (jq('select(.event == "agent_run.completed") | .data.id', out)):match("%S+")
+      code = cli("get " .. id, { EXA_BASE_URL = e.url, EXA_API_KEY = e.key }) -- the same simulator, later
+      assert.equal(0, code)
+      os.execute("kill -TERM " .. h.pid)
+      assert.equal(0, h.wait(), h.err())
+      assert.matches("simulator stopped", h.err(), 1, true)
+      assert.is_false(alive(pid))
+      h.cleanup()
+    end)
+
+    it("--detach: eval-able lines with EXA_AGENT_MOCK_PID; the simulator outlives the command", function()
+      local code, out, err = cli("mock --detach --speed 100", {})
+      assert.equal(0, code, err)
+      local e = exports(out)
+      assert.is_number(e.pid)
+      assert.is_true(alive(e.pid))
+      code, _, err = cli("run 'later' --effort low", { EXA_BASE_URL = e.url, EXA_API_KEY = e.key })
+      assert.equal(0, code, err)
+      os.execute("kill " .. e.pid)
+      assert.truthy(until_true(function() return not alive(e.pid) end, 5))
+    end)
+
+    it("exa-agent-mock --print-env prints the same lines", function()
+      local p = assert(io.popen(("cd %s && exec lua5.4 bin/exa-agent-mock --print-env --api-key sk-pe & echo $!")
+        :format(q(mock.root))))
+      local pid = tonumber(p:read("*l"))
+      local text = p:read("*l") .. "\n" .. p:read("*l")
+      os.execute("kill " .. pid)
+      p:close()
+      local e = exports(text)
+      assert.matches("^http://127%.0%.0%.1:%d+$", e.url)
+      assert.equal("sk-pe", e.key)
     end)
   end)
 

@@ -23,7 +23,6 @@ local math_huge, math_random, math_randomseed = math.huge, math.random, math.ran
 local exa = require "exa"
 local clock = require "exa.clock"
 local validate = require "exa.validate"
-local ledger = require "exa.ledger"
 local api = require "exa.api"
 local render = require "exa.cli.render"
 local proc = require "exa.cli.proc"
@@ -67,6 +66,7 @@ end
 local function describe_error(e)
   local s = tostring(e)
   s = string_gsub(s, "^exa: ", "")
+  s = string_gsub(s, "exa%.new{ ?api = \"post%-beta\" ?}", "--api post-beta") -- the library's way out, in CLI words
   return (string_gsub(s, "[\r\n]+", " "))
 end
 
@@ -450,7 +450,7 @@ local function build_params(o, query, api_name)
     p.dataSources = exa.array()
     for _, provider in ipairs(o["data-source"]) do p.dataSources[#p.dataSources + 1] = { provider = provider } end
   end
-  exa.estimate(p) -- the library's checks of every field: a validation error exits 2
+  exa.estimate(p, { api = api_name }) -- the library's checks of every field: a validation error exits 2
   return p
 end
 
@@ -514,7 +514,7 @@ end
 --- loop events; returns body's exit status, or the signal's.
 local function on_loop(r, conn, body)
   local loop = exa.loop()
-  local copts = { api_key = conn.key, base_url = conn.url, headers = r.headers, loop = loop }
+  local copts = { api_key = conn.key, base_url = conn.url, headers = r.headers, loop = loop, api = r.api or "beta" }
   if r.o.budget then copts.budget = { max_dollars = r.o.budget } end
   local client = exa.new(copts)
   local ctl = { loop = loop }
@@ -796,7 +796,7 @@ local function cmd_wait(r, client, id)
 end
 
 local function cmd_estimate(r, params)
-  local est = exa.estimate(params)
+  local est = exa.estimate(params, { api = r.api or "beta" })
   if r.json then
     json_out{ min_dollars = est.min_dollars, max_dollars = est.max_dollars ~= math_huge and est.max_dollars or exa.null,
       unbounded = est.max_dollars == math_huge, effort = est.effort,
@@ -879,8 +879,9 @@ local function main(argv, env, conn_box)
     if r.cmd ~= "estimate" and (not q or q == "") then usage("%s needs a QUERY (exa-agent %s --help)", r.cmd, r.cmd) end
     params = build_params(r.o, q or "(estimate)", r.api or "beta")
     if r.cmd ~= "estimate" and r.o.budget then
-      -- the client's budget rule (exa.new{budget}), here once before a simulator starts
-      ledger.new{ max_dollars = r.o.budget }:hold(params)
+      -- the client's budget rule (exa.new{budget, api}) once before a simulator starts; the
+      -- client applies the same rule again to the create it sends
+      exa.check_budget(params, r.o.budget, { api = r.api or "beta" })
     end
   elseif c.args == "RUN_ID" then
     id = validate.id(need_id(r), "RUN_ID")
