@@ -36,7 +36,8 @@ describe("exa-agent (the command line)", function()
       local code, out = cli("--help")
       assert.equal(0, code)
       assert.matches("usage: exa-agent", out, 1, true)
-      for _, c in ipairs{ "run", "estimate", "list", "get", "events", "replay", "cancel", "stop", "delete", "wait" } do
+      for _, c in ipairs{ "run", "create", "estimate", "list", "get", "events", "replay", "cancel", "stop", "delete",
+        "wait", "mock" } do
         assert.matches("\n  " .. c .. " ", out, 1, true)
         local c2, o2 = cli(c .. " --help")
         assert.equal(0, c2, c)
@@ -45,7 +46,11 @@ describe("exa-agent (the command line)", function()
         assert.equal(0, c3)
         assert.equal(o2, o3, e3)
       end
+      for _, code in ipairs{ "SIGINT (Ctrl-C) 130", "SIGTERM 143", "SIGHUP 129", "141" } do
+        assert.matches(code, out, 1, true) -- the signals' exit statuses are documented
+      end
       local _, run_help = cli("run -h")
+      assert.matches("SIGTERM 143", run_help, 1, true)
       for _, flag in ipairs{ "--effort", "--schema", "--input", "--exclude", "--system", "--previous", "--metadata",
         "--budget", "--no-stream", "--json", "--detach" } do
         assert.matches(flag, run_help, 1, true)

@@ -124,9 +124,10 @@ local RUN_FLAGS = { F.effort, F.schema, F.input, F.exclude, F.system, F.previous
 local CREATE_FLAGS = { F.effort, F.schema, F.input, F.exclude, F.system, F.previous, F.metadata, F.budget,
   F.source, F.json }
 
-local SIGNAL_HELP = "Exit status: 0 completed, 1 API or transport error, 2 usage error, 3 run failed, 4 run "
-  .. "cancelled or stopped; on SIGINT (Ctrl-C) 130, SIGTERM 143, SIGHUP 129, a closed stdout (SIGPIPE, "
-  .. "e.g. | head) 141, after cancelling the run (unless --detach); a second signal exits at once."
+local SIGNAL_HELP = "Exit status: 0 completed, 1 API or transport error, 2 usage error, 3 run failed,\n"
+  .. "4 run cancelled or stopped. Signals: SIGINT (Ctrl-C) 130, SIGTERM 143, SIGHUP 129, a closed\n"
+  .. "stdout (SIGPIPE, e.g. --json | head -2) 141, each after cancelling the run (unless --detach);\n"
+  .. "a second signal exits at once."
 
 local COMMANDS = {
   run = { args = "QUERY", flags = RUN_FLAGS, api = true,
@@ -148,7 +149,7 @@ local COMMANDS = {
   delete = { args = "RUN_ID", flags = { F.json }, api = true, summary = "delete a run" },
   wait = { args = "RUN_ID", flags = { F.timeout, F.interval, F.json }, api = true,
     summary = "wait until a run ends and show it (exit status as for run)" },
-  mock = { args = "[SIMULATOR FLAGS]", flags = { F.detach_mock }, api = false, raw = true,
+  mock = { args = "[FLAGS]", flags = { F.detach_mock }, api = false, raw = true,
     summary = "start the simulator for a shell session; print its export lines",
     more = "Prints export EXA_BASE_URL=... and EXA_API_KEY=... lines, then serves until SIGINT/SIGTERM/SIGHUP\n"
       .. "(it stops the simulator and exits 0). With --detach the simulator goes on in the background\n"
@@ -197,7 +198,9 @@ local function command_help(name)
     local left = "--" .. f[1] .. (f[3] and (" " .. f[3]) or "")
     lines[#lines + 1] = string_format("  %-22s %s", left, f[4])
   end
-  lines[#lines + 1] = string_format("  %-22s %s", "--mock", "use the bundled simulator (see exa-agent --help)")
+  if c.api then
+    lines[#lines + 1] = string_format("  %-22s %s", "--mock", "use the bundled simulator (see exa-agent --help)")
+  end
   lines[#lines + 1] = string_format("  %-22s %s", "-h, --help", "this help")
   if c.more then
     lines[#lines + 1] = ""
@@ -835,7 +838,7 @@ local function cmd_mock(r, env)
     return EXIT.ok
   end
   local loop = exa.loop()
-  local sigs = loop:signals{ "INT", "TERM", "HUP" }
+  local sigs = loop:signals({ "INT", "TERM", "HUP" }, { "HUP" })
   out(export_lines(m.url, key))
   out("# the simulator (pid " .. m.pid .. ") serves until Ctrl-C (or SIGTERM, SIGHUP) here; paste the lines "
     .. "above into another shell\n")
