@@ -124,9 +124,13 @@ describe("loop:signals and loop:readable", function()
     local sigs = loop:signals{ "USR2" }
     signal_me_soon("USR2")
     loop:readable(sigs.fd)
+    assert.equal(0, loop.nwatch) -- watched only while a task waits
     assert.equal("USR2", loop:spawn(sigs.next, sigs):wait())
+    local waiter = loop:spawn(sigs.next, sigs)
+    loop:run_runnable()
     assert.equal(1, loop.nwatch)
-    sigs:close()
+    sigs:close() -- the waiter is resumed, and next() says: closed
+    assert.is_nil(waiter:wait())
     assert.equal(0, loop.nwatch)
     loop:run() -- nothing left: returns
   end)

@@ -121,7 +121,7 @@ function M.new(opts)
     alive = 0,            -- tasks not finished
     failed = {},          -- tasks whose error nobody has seen yet, in order
     polls = {},           -- uv: fd -> poll handle
-    fds = {},             -- fds watched like transfers (loop:readable): fd -> id on fds_m
+    fds = {},             -- fds a task waits on (loop:readable): fd -> its watch id on fds_m
     fds_m = nil,
     nwatch = 0,
     on_error = opts.on_error,
@@ -335,9 +335,10 @@ end
 -- ---- a host's own fds and signals ---------------------------------------
 
 --- loop:readable(fd): yields the current task until fd is readable (the
---- multi watches it like a transfer: one epoll set for curl's sockets and
---- it). Outside a task a built-in loop drives until then. Built-in and
---- cqueues loops; on uv use uv.new_poll.
+--- multi watches it like a transfer, in one epoll set with curl's sockets,
+--- while the task waits: a readable fd nobody waits for never wakes the
+--- loop). One task per fd. Outside a task a built-in loop drives until then.
+--- Built-in and cqueues loops; on uv use uv.new_poll.
 function Loop:readable(fd)
   if type(fd) ~= "number" then errors.invalid("fd", "loop:readable takes a file descriptor") end
   if self.driver == "uv" then
@@ -351,15 +352,16 @@ function Loop:readable(fd)
   if self.fds_m ~= m then -- a new pool (the old one was closed): nothing is watched on it
     self.fds, self.fds_m, self.nwatch = {}, m, 0
   end
-  local id = self.fds[fd]
-  if not id then
-    local err
-    id, err = m:watch(fd)
-    if not id then error(loop_error("loop:readable(" .. tostring(fd) .. "): " .. tostring(err)), 0) end
-    self.fds[fd] = id
-    self.nwatch = self.nwatch + 1
-  end
+  local id, err = m:watch(fd)
+  if not id then error(loop_error("loop:readable(" .. tostring(fd) .. "): " .. tostring(err)), 0) end
+  self.fds[fd] = id
+  self.nwatch = self.nwatch + 1
   self:await(id)
+  if self.fds[fd] == id and self.fds_m == m then -- not unwatched (or closed) meanwhile
+    self.fds[fd] = nil
+    self.nwatch = self.nwatch - 1
+    m:unwatch(id)
+  end
 end
 
 --- loop:unwatch(fd): stop watching fd (call it before closing fd); a task
