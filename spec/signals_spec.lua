@@ -135,6 +135,23 @@ describe("loop:signals and loop:readable", function()
     loop:run() -- nothing left: returns
   end)
 
+  it("on a cqueues loop too (5.4 with lua-cqueues): the pump's epoll fd carries the signal", function()
+    local has_cq, cqueues = pcall(require, "cqueues")
+    if not has_cq then
+      assert.is_true(_VERSION ~= "Lua 5.4", "lua-cqueues is missing for Lua 5.4")
+      return -- cqueues is built for 5.4 only here
+    end
+    local cq = cqueues.new()
+    local loop = exa.loop{ cqueues = cq }
+    local sigs = loop:signals{ "USR1" }
+    local got
+    loop:spawn(function() got = sigs:next() end)
+    signal_me_soon("USR1")
+    assert(cq:loop())
+    assert.equal("USR1", got)
+    sigs:close()
+  end)
+
   it("refuses a uv loop", function()
     local fake_uv = { new_timer = function() end }
     local loop = exa.loop{ uv = fake_uv }
