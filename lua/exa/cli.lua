@@ -536,7 +536,12 @@ local function on_loop(r, conn, body)
       ctl.exit(EXIT[name])
     end
     ctl.signal = name
-    if ctl.on_signal then ctl.on_signal(name) else ctl.done = true end
+    if ctl.on_signal then
+      ctl.on_signal(name)
+    else
+      if name ~= "PIPE" then say("interrupted (", SIG_NAME[name], ")") end -- a reader gone (| head) is no news
+      ctl.done = true
+    end
   end
   loop:spawn(function()
     while true do
