@@ -10,6 +10,7 @@ local string_format, string_gsub, string_match = string.format, string.gsub, str
 local table_concat = table.concat
 
 local clock = require "exa.clock"
+local core = require "exa.core"
 
 local M = {}
 
@@ -31,7 +32,7 @@ function M.stderr_is_tty()
   if force == "0" then return false end
   local term = os_getenv("TERM")
   if term == "dumb" then return false end
-  return succeeded(os_execute("test -t 2"))
+  return core.isatty(2)
 end
 
 --- Is process pid running (not gone, not a zombie)?
