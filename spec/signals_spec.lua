@@ -143,6 +143,14 @@ describe("loop:signals and loop:readable", function()
     end
     local cq = cqueues.new()
     local loop = exa.loop{ cqueues = cq }
+    if not loop:multi():fd() then -- a build without epoll: the pump has no fd to poll
+      local res
+      loop:spawn(function() res = { pcall(loop.readable, loop, 0) } end)
+      assert(cq:loop())
+      assert.is_false(res[1])
+      assert.matches("needs epoll", tostring(res[2]), 1, true)
+      return
+    end
     local sigs = loop:signals{ "USR1" }
     local got
     loop:spawn(function() got = sigs:next() end)

@@ -349,6 +349,9 @@ function Loop:readable(fd)
     return self:spawn(self.readable, self, fd):wait()
   end
   local m = self:multi()
+  if self.driver == "cqueues" and not m:fd() then -- the pump polls the multi's epoll fd: none here
+    error(loop_error("loop:readable on a cqueues loop needs epoll (Linux): poll fd on the controller"), 0)
+  end
   if self.fds_m ~= m then -- a new pool (the old one was closed): nothing is watched on it
     self.fds, self.fds_m, self.nwatch = {}, m, 0
   end
