@@ -11,7 +11,7 @@ build_pkgs=(gcc make libc6-dev pkg-config ca-certificates libcurl4-openssl-dev l
 run_pkgs=(lua5.4 lua-cqueues curl)            # the simulator runs on Lua 5.4 + cqueues
 # luajit2: OpenResty's LuaJIT branch, which Debian's nginx lua module and Neovim both accept
 # (the plain luajit package conflicts with libnginx-mod-http-lua).
-test_pkgs=(lua5.1 lua5.2 lua5.3 luajit2 lua-busted lua-yaml openssl valgrind jq   # lua-yaml: the contract in mock specs; openssl: TLS tests; valgrind: tests/c; jq: the CLI's NDJSON
+test_pkgs=(lua5.1 lua5.2 lua5.3 luajit2 lua-busted lua-yaml openssl valgrind jq strace   # lua-yaml: the contract in mock specs; openssl: TLS tests; valgrind: tests/c; jq: the CLI's NDJSON; strace: the files the CLI writes
   nodejs neovim nginx libnginx-mod-http-lua lua-ldoc lua-markdown luarocks git zip unzip)    # nodejs: the misbehaving HTTP/1.1 + HTTP/2 peer of spec/once_spec.lua; hosts the specs start: headless Neovim (uv loop), nginx (cosocket transport); docs; rock installs (make dist: luarocks pack clones with git, zips)
 
 case "$mode" in

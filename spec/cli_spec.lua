@@ -3,129 +3,12 @@
 -- statuses, NDJSON read back with jq, --help, bad input (exit 2, nothing
 -- sent), and Ctrl-C (SIGINT to the process) during run.
 local mock = require "helpers.mock"
+local H = require "helpers.cli"
 
-local LUA = { ["5.1"] = "lua5.1", ["5.2"] = "lua5.2", ["5.3"] = "lua5.3", ["5.4"] = "lua5.4", jit = "luajit" }
-local LUA_BIN = LUA[os.getenv("EXA_TEST_LUA_TAG") or "5.4"]
 local q = mock.quote
 local json = mock.json
-
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return "" end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
--- The files of this spec live in a private directory, not in /tmp/lua_XXXXXX
--- names that every Lua process on the machine shares.
-local TMP
-local made = 0
-local function tmpfile()
-  if not TMP then
-    local p = assert(io.popen("mktemp -d /tmp/exa-cli-spec.XXXXXXXX"))
-    TMP = p:read("*l")
-    p:close()
-    assert(TMP and TMP:match("^/tmp/exa%-cli%-spec%.%w+$"), "mktemp -d failed")
-  end
-  made = made + 1
-  return TMP .. "/f" .. made
-end
-
-local function put(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
-
-local function env_prefix(env)
-  -- the script must find its own modules: no LUA_PATH from the test runner
-  local parts = { "unset LUA_PATH LUA_CPATH LUA_INIT LUA_PATH_5_4 LUA_CPATH_5_4 LUA_INIT_5_4 EXA_API_KEY "
-    .. "EXA_BASE_URL EXA_AGENT_MOCK_ARGS EXA_AGENT_PROGRESS;" }
-  local keys = {}
-  for k in pairs(env or {}) do keys[#keys + 1] = k end
-  table.sort(keys)
-  for _, k in ipairs(keys) do parts[#parts + 1] = "export " .. k .. "=" .. q(env[k]) .. ";" end
-  return table.concat(parts, " ")
-end
-
---- Run bin/exa-agent ARGS (a shell string); returns exit status, stdout, stderr.
-local function cli(args, env, stdin)
-  local outf, errf = tmpfile(), tmpfile()
-  local cmd = ("cd %s && %s %s bin/exa-agent %s >%s 2>%s <%s; echo $?"):format(q(mock.root), env_prefix(env),
-    LUA_BIN, args, q(outf), q(errf), stdin and q(stdin) or "/dev/null")
-  local p = assert(io.popen(cmd))
-  local code = tonumber(p:read("*a"))
-  p:close()
-  local out, err = slurp(outf), slurp(errf)
-  os.remove(outf)
-  os.remove(errf)
-  return code, out, err
-end
-
---- Start bin/exa-agent in the background: {pid=, out=, err=, wait = fn -> exit status}.
-local function spawn(args, env)
-  local outf, errf, script = tmpfile(), tmpfile(), tmpfile()
-  local f = assert(io.open(script, "w"))
-  f:write(("cd %s\n%s\n%s bin/exa-agent %s >%s 2>%s </dev/null &\necho $!\nwait $!\necho \"rc $?\"\n"):format(
-    q(mock.root), env_prefix(env), LUA_BIN, args, q(outf), q(errf)))
-  f:close()
-  local p = assert(io.popen("sh " .. q(script)))
-  local pid = tonumber(p:read("*l"))
-  local h = { pid = pid, outf = outf, errf = errf }
-  function h.out() return slurp(outf) end
-  function h.err() return slurp(errf) end
-  function h.wait()
-    local line = p:read("*l")
-    p:close()
-    os.remove(script)
-    return tonumber((line or ""):match("^rc (%d+)$"))
-  end
-  function h.cleanup()
-    os.remove(outf)
-    os.remove(errf)
-  end
-  return h
-end
-
-local function until_true(fn, seconds)
-  local deadline = os.time() + (seconds or 20)
-  repeat
-    local v = fn()
-    if v then return v end
-    mock.sleep(0.05)
-  until os.time() > deadline
-  return nil
-end
-
---- jq FILTER over text: output (raw), exit status.
-local function jq(filter, text)
-  local inf = tmpfile()
-  local f = assert(io.open(inf, "wb"))
-  f:write(text)
-  f:close()
-  local p = assert(io.popen(("jq -r %s <%s; echo \"jq-rc $?\""):format(q(filter), q(inf))))
-  local s = p:read("*a")
-  p:close()
-  os.remove(inf)
-  local rc = tonumber(s:match("jq%-rc (%d+)%s*$"))
-  return (s:gsub("jq%-rc %d+%s*$", "")), rc
-end
-
-local function lines(s)
-  local t = {}
-  for l in s:gmatch("[^\n]+") do t[#t + 1] = l end
-  return t
-end
-
--- running and not a zombie (a reaper may be slow to collect it)
-local function alive(pid)
-  local f = io.open("/proc/" .. pid .. "/stat")
-  if not f then return false end
-  local st = f:read("*a")
-  f:close()
-  return st:match("^%d+ %b() (%a)") ~= "Z"
-end
+local tmpfile, put, cli, spawn, until_true, jq, lines, alive =
+  H.tmpfile, H.put, H.cli, H.spawn, H.until_true, H.jq, H.lines, H.alive
 
 describe("exa-agent (the command line)", function()
   local srv, env
@@ -135,7 +18,7 @@ describe("exa-agent (the command line)", function()
   end)
   teardown(function()
     srv:stop()
-    if TMP then os.execute("rm -rf " .. q(TMP)) end
+    H.cleanup()
   end)
 
   local function api(method, path, body, headers)
@@ -153,7 +36,8 @@ describe("exa-agent (the command line)", function()
       local code, out = cli("--help")
       assert.equal(0, code)
       assert.matches("usage: exa-agent", out, 1, true)
-      for _, c in ipairs{ "run", "estimate", "list", "get", "events", "replay", "cancel", "stop", "delete", "wait" } do
+      for _, c in ipairs{ "run", "create", "estimate", "list", "get", "events", "replay", "cancel", "stop", "delete",
+        "wait", "mock" } do
         assert.matches("\n  " .. c .. " ", out, 1, true)
         local c2, o2 = cli(c .. " --help")
         assert.equal(0, c2, c)
@@ -162,7 +46,11 @@ describe("exa-agent (the command line)", function()
         assert.equal(0, c3)
         assert.equal(o2, o3, e3)
       end
+      for _, code in ipairs{ "SIGINT (Ctrl-C) 130", "SIGTERM 143", "SIGHUP 129", "141" } do
+        assert.matches(code, out, 1, true) -- the signals' exit statuses are documented
+      end
       local _, run_help = cli("run -h")
+      assert.matches("SIGTERM 143", run_help, 1, true)
       for _, flag in ipairs{ "--effort", "--schema", "--input", "--exclude", "--system", "--previous", "--metadata",
         "--budget", "--no-stream", "--json", "--detach" } do
         assert.matches(flag, run_help, 1, true)
@@ -212,6 +100,21 @@ describe("exa-agent (the command line)", function()
       { "wait agent_run_x --interval 0", "--interval must be" },
       { "--header nocolon list", "--header needs" },
       { "run q --effort xhigh --budget 1", "budget" }, -- may cost $2: refused before the request
+      { "run q --efort low", "unknown flag --efort for run: did you mean --effort?" },
+      { "list --limt 5", "unknown flag --limt for list: did you mean --limit?" },
+      { "run q --no-stram", "did you mean --no-stream?" },
+      { "list --effort low", "--effort is not a flag of list" },
+      { "runn q", "unknown command \"runn\": did you mean run?" },
+      { "creat q", "did you mean create?" },
+      { "--api beat list", "--api must be beta or post-beta" },
+      { "create", "create needs a QUERY" },
+      { "create q --efort low", "did you mean --effort?" },
+      -- the budget is a hard cap (the library's rule, exa.check_budget), refused before sending
+      { "run q --budget 0.05", "use a fixed effort" }, -- auto on beta: no ceiling
+      { "--api beta run q --budget 0.05", "or the post-beta API (--api post-beta)" },
+      { "run q --effort low --budget 0", "a budget of $0 refuses every run" },
+      { "run q --effort minimal --budget 0", "a budget of $0 refuses every run" },
+      { "create q --budget 0.05", "use a fixed effort" },
     }
     for _, case in ipairs(cases) do
       it(case[1], function()
@@ -337,7 +240,7 @@ describe("exa-agent (the command line)", function()
       assert.is_string(id)
       os.execute("kill -INT " .. h.pid)
       assert.equal(130, h.wait(), h.err())
-      assert.matches("exa-agent: interrupted: cancelled run " .. id, h.err(), 1, true)
+      assert.matches("exa-agent: interrupted (SIGINT): cancelled run " .. id, h.err(), 1, true)
       local _, _, run = api("GET", "/agent/runs/" .. id)
       assert.equal("cancelled", run.status)
       local names = lines((jq(".event", h.out())))
@@ -374,6 +277,121 @@ describe("exa-agent (the command line)", function()
       local _, _, run = api("GET", "/agent/runs/" .. id)
       assert.equal("cancelled", run.status)
       h.cleanup()
+    end)
+  end)
+
+  describe("create", function()
+    it("prints the run, its id first, and returns while the run goes on", function()
+      local code, out, err = cli("--header 'X-Mock-Fault: run-seconds=3000' create 'later' --effort low", env)
+      assert.equal(0, code, err)
+      local id = lines(out)[1]
+      assert.matches("^agent_run_%w+$", id)
+      assert.matches("status   queued", out, 1, true)
+      local _, _, run = api("GET", "/agent/runs/" .. id)
+      assert.equal("later", run.request.query)
+      assert.is_true(run.status == "queued" or run.status == "running")
+      api("POST", "/agent/runs/" .. id .. "/cancel")
+      code, out = cli("create 'later json' --effort low --json", env)
+      assert.equal(0, code)
+      assert.matches('^{"id":"agent_run_%w+",', out)
+      assert.equal(1, #lines(out))
+      assert.equal("later json", (jq(".request.query", out)):match("[^\n]+"))
+    end)
+  end)
+
+  describe("--budget on both APIs", function()
+    local pb, penv
+    setup(function()
+      pb = mock.start{ "--speed", "100", "--api", "post-beta" }
+      penv = { EXA_API_KEY = "sk-budget", EXA_BASE_URL = pb.url }
+    end)
+    teardown(function() pb:stop() end)
+
+    it("--api beta: a fixed effort under the cap runs; auto and $0 are refused, nothing sent", function()
+      local code, out, err = cli("--api beta run q --effort low --budget 0.05 --json", env)
+      assert.equal(0, code, err)
+      assert.equal("0.025", (jq('select(.event == "agent_run.completed") | .data.costDollars.total', out)):match("%S+"))
+      -- the beta API ignores budget.maxCostDollars: not sent
+      assert.equal("null", (jq('select(.event == "agent_run.completed") | .data.request.budget', out)):match("%S+"))
+      local before = srv:stats()
+      code, out, err = cli("--api beta run q --budget 0.05", env)
+      assert.equal(2, code)
+      assert.equal("", out)
+      assert.matches("effort auto has no cost ceiling on the beta API", err, 1, true)
+      assert.matches("use a fixed effort", err, 1, true)
+      code, _, err = cli("--api beta run q --effort high --budget 0.4", env)
+      assert.equal(2, code)
+      assert.matches("budget", err, 1, true)
+      assert.equal(before.requests + 1, srv:stats().requests)
+    end)
+
+    it("--api post-beta: auto runs under budget.maxCostDollars ($1-$100); under $1 auto is refused", function()
+      local code, out, err = cli("--api post-beta run q --budget 2 --no-stream --interval 0.05 --json", penv)
+      assert.equal(0, code, err)
+      assert.equal("2", (jq(".request.budget.maxCostDollars", out)):match("%S+"))
+      local before = pb:stats()
+      code, out, err = cli("--api post-beta run q --budget 0.05", penv)
+      assert.equal(2, code)
+      assert.equal("", out)
+      assert.matches("use a fixed effort that fits (low $0.0250), or a budget of at least $5.00", err, 1, true)
+      code, _, err = cli("--api post-beta run q --effort low --budget 0", penv)
+      assert.equal(2, code)
+      assert.matches("a budget of $0 refuses every run", err, 1, true)
+      assert.equal(before.requests + 1, pb:stats().requests)
+      code, out, err = cli("--api post-beta run q --effort low --budget 0.05 --no-stream --interval 0.05 --json", penv)
+      assert.equal(0, code, err)
+      assert.equal("null", (jq(".request.budget", out)):match("%S+")) -- under the API's $1: the client's cap only
+    end)
+  end)
+
+  describe("mock (a simulator for a shell session)", function()
+    local function exports(text)
+      return { url = text:match("export EXA_BASE_URL='([^']+)'"), key = text:match("export EXA_API_KEY='([^']+)'"),
+        pid = tonumber(text:match("export EXA_AGENT_MOCK_PID=(%d+)")) }
+    end
+
+    it("prints the export lines and serves until SIGTERM, then stops its simulator", function()
+      local h = spawn("mock --speed 100", {})
+      local e = until_true(function()
+        local x = exports(h.out())
+        return x.url and x.key and x
+      end)
+      assert.is_table(e, h.err())
+      local pid = tonumber(h.out():match("# the simulator %(pid (%d+)%)"))
+      local code, out, err = cli("run 'session' --effort low --json", { EXA_BASE_URL = e.url, EXA_API_KEY = e.key })
+      assert.equal(0, code, err)
+      local id = (jq('select(.event == "agent_run.completed") | .data.id', out)):match("%S+")
+      code = cli("get " .. id, { EXA_BASE_URL = e.url, EXA_API_KEY = e.key }) -- the same simulator, later
+      assert.equal(0, code)
+      os.execute("kill -TERM " .. h.pid)
+      assert.equal(0, h.wait(), h.err())
+      assert.matches("simulator stopped", h.err(), 1, true)
+      assert.is_false(alive(pid))
+      h.cleanup()
+    end)
+
+    it("--detach: eval-able lines with EXA_AGENT_MOCK_PID; the simulator outlives the command", function()
+      local code, out, err = cli("mock --detach --speed 100", {})
+      assert.equal(0, code, err)
+      local e = exports(out)
+      assert.is_number(e.pid)
+      assert.is_true(alive(e.pid))
+      code, _, err = cli("run 'later' --effort low", { EXA_BASE_URL = e.url, EXA_API_KEY = e.key })
+      assert.equal(0, code, err)
+      os.execute("kill " .. e.pid)
+      assert.truthy(until_true(function() return not alive(e.pid) end, 5))
+    end)
+
+    it("exa-agent-mock --print-env prints the same lines", function()
+      local p = assert(io.popen(("cd %s && exec lua5.4 bin/exa-agent-mock --print-env --api-key sk-pe & echo $!")
+        :format(q(mock.root))))
+      local pid = tonumber(p:read("*l"))
+      local text = p:read("*l") .. "\n" .. p:read("*l")
+      os.execute("kill " .. pid)
+      p:close()
+      local e = exports(text)
+      assert.matches("^http://127%.0%.0%.1:%d+$", e.url)
+      assert.equal("sk-pe", e.key)
     end)
   end)
 

@@ -14,6 +14,7 @@ void exa_open_json(lua_State *L);
 void exa_open_sse(lua_State *L);
 void exa_open_http(lua_State *L);
 void exa_open_h1(lua_State *L);
+void exa_open_signals(lua_State *L);
 
 /* The userdata discipline in one place: register metatable name with
  * methods as __index, close as __gc (and __close on 5.4), tostring, __name. */

@@ -1,12 +1,14 @@
 /*
  * core.c - luaopen_exa_core: the one symbol this module exports.
- * Each part (json.c, lsse.c, lhttp.c) adds its fields to the module table.
+ * Each part (json.c, lsse.c, lhttp.c, lsig.c) adds its fields to the module table.
  */
 #include "bind.h"
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <limits.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifndef EXA_VERSION
 #define EXA_VERSION "0.2.0"
@@ -38,6 +40,14 @@ static int core_sleep(lua_State *L) {
   return 0;
 }
 
+/* core.isatty(fd) -> boolean: is fd a terminal?  (The CLI's progress line
+ * goes to stderr only then; no `test -t 2` child process for it.) */
+static int core_isatty(lua_State *L) {
+  lua_Integer fd = luaL_checkinteger(L, 1);
+  lua_pushboolean(L, fd >= 0 && fd <= INT_MAX && isatty((int)fd) == 1);
+  return 1;
+}
+
 int luaopen_exa_core(lua_State *L) {
   lua_newtable(L);
   lua_pushliteral(L, EXA_VERSION);
@@ -48,9 +58,12 @@ int luaopen_exa_core(lua_State *L) {
   lua_setfield(L, -2, "monotime");
   lua_pushcfunction(L, core_sleep);
   lua_setfield(L, -2, "sleep");
+  lua_pushcfunction(L, core_isatty);
+  lua_setfield(L, -2, "isatty");
   exa_open_json(L);
   exa_open_sse(L);
   exa_open_http(L);
   exa_open_h1(L);
+  exa_open_signals(L);
   return 1;
 }

@@ -31,6 +31,8 @@ struct exa_sock {
   size_t log_idx;
   unsigned log_gen; /* log_idx is valid while this equals m->log_gen */
   int logged;
+  long long foreign; /* a host's fd watched like a transfer (exa_multi_watch_fd): its id; 0: curl's */
+  int ready;         /* foreign: found readable, not reported yet */
 };
 
 long long exa_now_ms(void) {
@@ -511,6 +513,8 @@ static void sock_free(exa_multi *m, exa_sock *k) {
   free(k);
 }
 
+static void foreign_free(exa_multi *m, exa_sock *k);
+
 /* CURLMOPT_SOCKETFUNCTION: record what curl wants for s. */
 static int on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *socketp) {
   exa_multi *m = (exa_multi *)userp;
@@ -593,6 +597,7 @@ void exa_multi_close(exa_multi *m) {
   while (m->phead) unprogress(m->phead);
   curl_multi_cleanup(cm); /* closes the pooled connections: REMOVE callbacks may come */
   m->cm = NULL;
+  while (m->foreign) foreign_free(m, m->foreign);
   while (m->socks) { /* curl let go of them without a word: a host must still forget them */
     log_change(m, m->socks, EXA_WATCH_REMOVE);
     sock_free(m, m->socks);
@@ -750,13 +755,82 @@ void exa_xfer_drained(exa_xfer *x) {
 long exa_multi_timeout(const exa_multi *m) {
   long long now, t = NO_DEADLINE;
   if (m->cm == NULL) return -1;
-  if (m->phead) return 0;
+  if (m->phead || m->nready_foreign) return 0;
   if (m->timer_at >= 0) t = m->timer_at;
   if (m->idle_next < t) t = m->idle_next;
   if (t == NO_DEADLINE) return -1;
   now = exa_now_ms();
   if (t <= now) return 0;
   return t - now > INT_MAX ? INT_MAX : (long)(t - now);
+}
+
+/* ---- a host's own fds, watched like transfers ---------------------------- */
+
+/* fd is a watched foreign fd: mark it ready (once) and say so. */
+static int foreign_ready(exa_multi *m, int fd) {
+  exa_sock *k;
+  for (k = m->foreign; k != NULL; k = k->next) {
+    if ((int)k->fd != fd) continue;
+    if (!k->ready) {
+      k->ready = 1;
+      m->nready_foreign++;
+    }
+    return 1;
+  }
+  return 0;
+}
+
+long long exa_multi_watch_fd(exa_multi *m, int fd) {
+  exa_sock *k;
+  if (m->cm == NULL || fd < 0) return -1;
+  for (k = m->socks; k != NULL; k = k->next)
+    if ((int)k->fd == fd) return -1; /* one of curl's */
+  for (k = m->foreign; k != NULL; k = k->next)
+    if ((int)k->fd == fd) return k->foreign;
+  k = (exa_sock *)calloc(1, sizeof *k);
+  if (k == NULL) return -1;
+  k->fd = (curl_socket_t)fd;
+  k->foreign = ++m->next_id;
+  if (watch(m, k, EXA_WATCH_IN) != 0) {
+    free(k);
+    return -1;
+  }
+  k->next = m->foreign;
+  if (m->foreign) m->foreign->prev = k;
+  m->foreign = k;
+  return k->foreign;
+}
+
+static void foreign_free(exa_multi *m, exa_sock *k) {
+  unwatch(m, k);
+  if (k->ready) m->nready_foreign--;
+  if (k->prev) k->prev->next = k->next;
+  else m->foreign = k->next;
+  if (k->next) k->next->prev = k->prev;
+  free(k);
+}
+
+void exa_multi_unwatch_fd(exa_multi *m, long long id) {
+  exa_sock *k;
+  for (k = m->foreign; k != NULL; k = k->next) {
+    if (k->foreign == id) {
+      foreign_free(m, k);
+      return;
+    }
+  }
+}
+
+long long exa_multi_pop_ready_fd(exa_multi *m) {
+  exa_sock *k;
+  if (m->nready_foreign == 0) return 0;
+  for (k = m->foreign; k != NULL; k = k->next) {
+    if (k->ready) {
+      k->ready = 0;
+      m->nready_foreign--;
+      return k->foreign;
+    }
+  }
+  return 0;
 }
 
 void exa_multi_step(exa_multi *m, long long deadline) {
@@ -777,6 +851,7 @@ void exa_multi_step(exa_multi *m, long long deadline) {
     int n = epoll_wait(m->epfd, ev, READY_MAX, (int)tmo);
     for (i = 0; i < n; i++) {
       unsigned e = ev[i].events;
+      if (foreign_ready(m, ev[i].data.fd)) continue;
       ready[nready].fd = ev[i].data.fd;
       ready[nready++].mask = ((e & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) ? CURL_CSELECT_IN : 0) |
                              ((e & EPOLLOUT) ? CURL_CSELECT_OUT : 0) | ((e & EPOLLERR) ? CURL_CSELECT_ERR : 0);
@@ -790,7 +865,7 @@ void exa_multi_step(exa_multi *m, long long deadline) {
     size_t j;
     for (j = 0; n > 0 && j < m->npfd && nready < READY_MAX; j++) {
       short r = p[j].revents;
-      if (r == 0) continue;
+      if (r == 0 || foreign_ready(m, p[j].fd)) continue;
       ready[nready].fd = p[j].fd;
       ready[nready++].mask = ((r & (POLLIN | POLLHUP)) ? CURL_CSELECT_IN : 0) |
                              ((r & POLLOUT) ? CURL_CSELECT_OUT : 0) | ((r & (POLLERR | POLLNVAL)) ? CURL_CSELECT_ERR : 0);

@@ -64,6 +64,8 @@ struct exa_multi {
   exa_change *log;
   size_t nlog, caplog;
   unsigned log_gen;    /* bumped when the log is read: older log indexes are void */
+  exa_sock *foreign;    /* a host's fds watched like transfers (exa_multi_watch_fd) */
+  size_t nready_foreign; /* of those, found readable and not reported yet */
   /* counts, for m:stats() */
   unsigned long long n_steps, n_actions, n_idle_scans, n_idle_visits, n_upload_freed;
 };
@@ -145,6 +147,15 @@ void exa_multi_action(exa_multi *m, int fd, int events);
 /* ms until exa_multi_action(m, -1, 0) is due (curl's timer, an idle
  * deadline); 0 when progress is pending; -1 when nothing is due. */
 long exa_multi_timeout(const exa_multi *m);
+/* Watch a host's fd (a signal pipe, say) for reading, like a transfer: the
+ * wait returns once it is readable, and exa_multi_pop_ready_fd reports its id
+ * (unique among the multi's transfer ids).  Level-triggered: it is reported
+ * again while it stays readable.  Returns the id (the same id for an fd
+ * already watched), or -1 (closed, an fd of curl's, no memory). */
+long long exa_multi_watch_fd(exa_multi *m, int fd);
+void exa_multi_unwatch_fd(exa_multi *m, long long id);
+/* The id of a watched fd found readable since the last call, or 0. */
+long long exa_multi_pop_ready_fd(exa_multi *m);
 /* The oldest progressed transfer, unlinked, or NULL. */
 exa_xfer *exa_multi_pop_progressed(exa_multi *m);
 /* The change log since the last exa_multi_changes_clear (log_sockets only). */

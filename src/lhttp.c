@@ -439,13 +439,19 @@ static int l_multi(lua_State *L) {
   return 1;
 }
 
-/* The progressed transfers' ids, as an array; the list is emptied. */
+/* The progressed transfers' ids, then the ready watched fds' ids, as an
+ * array; the lists are emptied. */
 static int push_progressed(lua_State *L, exa_multi *m) {
   int n = 0;
   exa_xfer *x;
+  long long fid;
   lua_newtable(L);
   while ((x = exa_multi_pop_progressed(m)) != NULL) {
     lua_pushinteger(L, (lua_Integer)x->id);
+    lua_rawseti(L, -2, ++n);
+  }
+  while ((fid = exa_multi_pop_ready_fd(m)) != 0) {
+    lua_pushinteger(L, (lua_Integer)fid);
     lua_rawseti(L, -2, ++n);
   }
   return 1;
@@ -459,11 +465,11 @@ static int m_wait(lua_State *L) {
   long long deadline = -1;
   if (ms != ms) return luaL_argerror(L, 2, "ms must be a number");
   if (ms >= 0) deadline = ms > 1e12 ? -1 : exa_now_ms() + (long long)ceil(ms);
-  if (m->phead != NULL) deadline = exa_now_ms(); /* progress is pending: one look, no sleep */
+  if (m->phead != NULL || m->nready_foreign > 0) deadline = exa_now_ms(); /* pending: one look, no sleep */
   for (;;) {
-    if (deadline < 0 && m->nrunning == 0 && m->phead == NULL) break;
+    if (deadline < 0 && m->nrunning == 0 && m->phead == NULL && m->foreign == NULL) break;
     exa_multi_step(m, deadline);
-    if (m->phead != NULL || (deadline >= 0 && exa_now_ms() >= deadline)) break;
+    if (m->phead != NULL || m->nready_foreign > 0 || (deadline >= 0 && exa_now_ms() >= deadline)) break;
   }
   return push_progressed(L, m);
 }
@@ -511,6 +517,30 @@ static int m_changes(lua_State *L) {
   }
   exa_multi_changes_clear(m);
   return 1;
+}
+
+/* m:watch(fd) -> id: a host's fd watched for reading like a transfer; m:wait
+ * and m:action report id while it is readable.  nil, message on failure. */
+static int m_watch(lua_State *L) {
+  exa_multi *m = check_open_multi(L, 1, "watch");
+  lua_Integer fd = luaL_checkinteger(L, 2);
+  long long id;
+  if (fd < 0 || fd > INT_MAX) return luaL_argerror(L, 2, "fd must be a file descriptor");
+  id = exa_multi_watch_fd(m, (int)fd);
+  if (id < 0) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "cannot watch this fd (one of curl's sockets, or not pollable)");
+    return 2;
+  }
+  lua_pushinteger(L, (lua_Integer)id);
+  return 1;
+}
+
+/* m:unwatch(id): forget a watched fd (before closing it); unknown ids are ignored. */
+static int m_unwatch(lua_State *L) {
+  exa_multi *m = check_multi(L, 1);
+  exa_multi_unwatch_fd(m, (long long)luaL_checkinteger(L, 2));
+  return 0;
 }
 
 /* m:fd() -> the epoll fd, or nil */
@@ -575,7 +605,7 @@ static int m_tostring(lua_State *L) {
 static const luaL_Reg multi_methods[] = {{"request", m_request}, {"wait", m_wait},       {"action", m_action},
                                          {"timeout", m_timeout}, {"changes", m_changes}, {"fd", m_fd},
                                          {"count", m_count},     {"stats", m_stats},     {"perform", m_perform},
-                                         {"close", m_close},
+                                         {"close", m_close},     {"watch", m_watch},     {"unwatch", m_unwatch},
                                          {NULL, NULL}};
 static const luaL_Reg xfer_methods[] = {{"id", t_id},     {"headers", t_headers}, {"next_event", t_next_event},
                                         {"finish", t_finish}, {"info", t_info},   {"close", t_close},

@@ -1,35 +1,45 @@
 -- exa.cli: the exa-agent command line (bin/exa-agent). Uses the public
--- library only (exa.new, client.runs:*, exa.estimate, exa.citations,
--- exa.check_output); lua/exa/cli/ holds its printing and its processes.
+-- library only (exa.new, client.runs:*, exa.loop, exa.estimate,
+-- exa.citations, exa.check_output); lua/exa/cli/ holds its printing and the
+-- simulator it may start.
+--
+-- One process on exa.loop: every request of a command runs in a task on one
+-- built-in loop, and SIGINT, SIGTERM, SIGHUP and SIGPIPE (a closed stdout)
+-- are loop events too (loop:signals, exa.core's self-pipe), so a signal is
+-- seen while the process waits on curl's sockets. No worker process, no
+-- file, no polling; the API key stays in this process's memory.
 --
 --   require("exa.cli").main(argv, {lua = interpreter, script = path, bin_dir = dir}) --> exit status
 local type, tostring, tonumber, pairs, ipairs, pcall, error, setmetatable, getmetatable, select =
   type, tostring, tonumber, pairs, ipairs, pcall, error, setmetatable, getmetatable, select
-local math_floor = math.floor
+local math_floor, math_min, math_max = math.floor, math.min, math.max
 local string_format, string_match, string_find, string_gsub, string_sub, string_gmatch, string_char =
   string.format, string.match, string.find, string.gsub, string.sub, string.gmatch, string.char
-local assert_ = assert
-local table_concat = table.concat
+local table_concat, table_sort = table.concat, table.sort
 local io_stdout, io_stderr = io.stdout, io.stderr
-local os_getenv, os_time, os_clock = os.getenv, os.time, os.clock
+local os_getenv, os_time, os_clock, os_exit = os.getenv, os.time, os.clock, os.exit
 local math_huge, math_random, math_randomseed = math.huge, math.random, math.randomseed
 
 local exa = require "exa"
 local clock = require "exa.clock"
-local errors = require "exa.errors"
 local validate = require "exa.validate"
-local ledger = require "exa.ledger"
 local api = require "exa.api"
 local render = require "exa.cli.render"
 local proc = require "exa.cli.proc"
+local ypcall = require("exa.pcall").pcall -- a pcall a task may yield through, on PUC 5.1 too
 
 local M = {}
 
-local EXIT = { ok = 0, api = 1, usage = 2, failed = 3, cancelled = 4, interrupted = 130 }
+-- Exit statuses. A signal cancels the run `run` started (unless --detach),
+-- then the process exits 128 + the signal's number, as a shell reports a
+-- process killed by it; a second signal exits at once with the same status.
+local EXIT = { ok = 0, api = 1, usage = 2, failed = 3, cancelled = 4,
+  interrupted = 130, INT = 130, TERM = 143, HUP = 129, PIPE = 141 }
 M.EXIT = EXIT
+local SIGNALS = { "INT", "TERM", "HUP", "PIPE" }
+local SIG_NAME = { INT = "SIGINT", TERM = "SIGTERM", HUP = "SIGHUP", PIPE = "stdout closed, SIGPIPE" }
 
 local TERMINAL = exa.TERMINAL_STATUS
-local POLL = 0.05 -- seconds between two looks at the worker's output
 
 -- Errors ---------------------------------------------------------------------
 
@@ -56,6 +66,7 @@ end
 local function describe_error(e)
   local s = tostring(e)
   s = string_gsub(s, "^exa: ", "")
+  s = string_gsub(s, "exa%.new{ ?api = \"post%-beta\" ?}", "--api post-beta") -- the library's way out, in CLI words
   return (string_gsub(s, "[\r\n]+", " "))
 end
 
@@ -64,9 +75,18 @@ local function exit_for(e)
   return EXIT.api
 end
 
+-- Called once when a write to stdout fails (its reader went away: EPIPE),
+-- as a SIGPIPE would be: the command's loop sets it.
+local stdout_closed
+
 local function out(s)
-  io_stdout:write(s)
-  io_stdout:flush()
+  local ok = io_stdout:write(s)
+  if ok then ok = io_stdout:flush() end
+  if not ok and stdout_closed then
+    local f = stdout_closed
+    stdout_closed = nil
+    f()
+  end
 end
 
 local function json_out(v)
@@ -84,27 +104,38 @@ local F = {
   system = { "system", "string", "TEXT", "systemPrompt" },
   previous = { "previous", "string", "RUN_ID", "previousRunId: continue from a completed run" },
   metadata = { "metadata", "list", "K=V", "metadata entry (repeatable)" },
-  budget = { "budget", "number", "DOLLARS", "refuse a run that may cost more (exa.estimate) and send\n"
-    .. string.rep(" ", 25) .. "budget.maxCostDollars (the post-beta API caps auto and max with it)" },
+  budget = { "budget", "number", "DOLLARS", "a hard cap: the client refuses, before sending, a run it cannot\n"
+    .. string.rep(" ", 25) .. "bound under it (exa.new{budget}); --api post-beta also sends\n"
+    .. string.rep(" ", 25) .. "budget.maxCostDollars (the API's range: $1 to $100)" },
   source = { "data-source", "list", "PROVIDER", "dataSources entry (post-beta API; repeatable)" },
   no_stream = { "no-stream", "bool", nil, "create the run, then poll it (no live events)" },
-  detach = { "detach", "bool", nil, "Ctrl-C leaves the run going instead of cancelling it" },
+  detach = { "detach", "bool", nil, "a signal (Ctrl-C ...) leaves the run going instead of cancelling it" },
   interval = { "interval", "number", "SECONDS", "seconds between polls (default 1)" },
   timeout = { "timeout", "number", "SECONDS", "give up waiting after this long (exit 1; the run goes on)" },
   limit = { "limit", "number", "N", "runs per page, 1-100 (default 20)" },
   all = { "all", "bool", nil, "every run, newest first, page after page" },
   after = { "after", "string", "EVENT_ID", "only the events after this one (Last-Event-ID)" },
   json = { "json", "bool", nil, "NDJSON on stdout: one JSON object per line" },
+  detach_mock = { "detach", "bool", nil, "start the simulator in the background and return" },
 }
 
 local RUN_FLAGS = { F.effort, F.schema, F.input, F.exclude, F.system, F.previous, F.metadata, F.budget,
   F.source, F.no_stream, F.detach, F.interval, F.json }
+local CREATE_FLAGS = { F.effort, F.schema, F.input, F.exclude, F.system, F.previous, F.metadata, F.budget,
+  F.source, F.json }
+
+local SIGNAL_HELP = "Exit status: 0 completed, 1 API or transport error, 2 usage error, 3 run failed,\n"
+  .. "4 run cancelled or stopped. Signals: SIGINT (Ctrl-C) 130, SIGTERM 143, SIGHUP 129, a closed\n"
+  .. "stdout (SIGPIPE, e.g. --json | head -2) 141, each after cancelling the run (unless --detach);\n"
+  .. "a second signal exits at once."
 
 local COMMANDS = {
   run = { args = "QUERY", flags = RUN_FLAGS, api = true,
     summary = "start a run, follow it live, print its answer, structured result, citations and cost",
-    more = "Exit status: 0 completed, 1 API or transport error, 2 usage error, 3 run failed, 4 run cancelled "
-      .. "or stopped, 130 interrupted (Ctrl-C cancels the run unless --detach)." },
+    more = SIGNAL_HELP },
+  create = { args = "QUERY", flags = CREATE_FLAGS, api = true,
+    summary = "create a run and print it (its id on the first line) without waiting",
+    more = "Then: exa-agent wait ID, exa-agent replay ID, exa-agent cancel ID." },
   estimate = { args = "[QUERY]", flags = RUN_FLAGS, api = false,
     summary = "what a run with these options may cost, from the published price table (no request)" },
   list = { args = "", flags = { F.limit, F.all, F.json }, api = true, summary = "list runs, newest first" },
@@ -118,11 +149,20 @@ local COMMANDS = {
   delete = { args = "RUN_ID", flags = { F.json }, api = true, summary = "delete a run" },
   wait = { args = "RUN_ID", flags = { F.timeout, F.interval, F.json }, api = true,
     summary = "wait until a run ends and show it (exit status as for run)" },
+  mock = { args = "[FLAGS]", flags = { F.detach_mock }, api = false, raw = true,
+    summary = "start the simulator for a shell session; print its export lines",
+    more = "Prints export EXA_BASE_URL=... and EXA_API_KEY=... lines, then serves until SIGINT/SIGTERM/SIGHUP\n"
+      .. "(it stops the simulator and exits 0). With --detach the simulator goes on in the background\n"
+      .. "and the lines include EXA_AGENT_MOCK_PID, so one shell can say:\n"
+      .. "  eval \"$(exa-agent mock --detach)\"; exa-agent run 'a query'; kill $EXA_AGENT_MOCK_PID\n"
+      .. "Other flags go to bin/exa-agent-mock (e.g. --speed 20, --api post-beta)." },
 }
-local ORDER = { "run", "estimate", "list", "get", "events", "replay", "cancel", "stop", "delete", "wait" }
+local ORDER = { "run", "create", "estimate", "list", "get", "events", "replay", "cancel", "stop", "delete", "wait",
+  "mock" }
+local GLOBAL_FLAGS = { "mock", "json", "header", "help", "version", "api" }
 
 local GLOBAL_HELP = [[
-usage: exa-agent [--mock] COMMAND [ARGS] [--json]
+usage: exa-agent [--mock] [--api beta|post-beta] COMMAND [ARGS] [--json]
 
 The Exa Agent API from the command line.
 
@@ -131,7 +171,9 @@ Commands:
 Global flags:
   --mock        start the bundled simulator (bin/exa-agent-mock: Lua 5.4 + lua-cqueues) on a free
                 loopback port for this one command: no key, no money. Extra simulator flags in
-                EXA_AGENT_MOCK_ARGS, e.g. "--speed 20" or "--api post-beta".
+                EXA_AGENT_MOCK_ARGS, e.g. "--speed 20". For a whole shell session: exa-agent mock.
+  --api API     beta (default: the agent-2026-05-07 contract) or post-beta (the later API, which
+                enforces budget.maxCostDollars from $1 to $100): the budget rule depends on it
   --json        NDJSON on stdout (each event of a run, each run of a list), for jq
   --header "Name: value"   send this header with every request (repeatable), e.g. a simulator
                 fault: --header "X-Mock-Fault: run-fail"
@@ -142,7 +184,9 @@ Environment: EXA_API_KEY (required without --mock), EXA_BASE_URL (default https:
 EXA_AGENT_PROGRESS=1|0 (force the live progress line on stderr on or off; default: when stderr is a
 terminal).
 Exit status: 0 success (a run completed), 1 API or transport error, 2 usage error (nothing was sent),
-3 run failed, 4 run cancelled or stopped, 130 interrupted.
+3 run failed, 4 run cancelled or stopped. Signals: SIGINT (Ctrl-C) 130, SIGTERM 143, SIGHUP 129, a
+closed stdout (SIGPIPE, e.g. exa-agent run ... --json | head -2) 141; each first cancels the run that
+`run` started (unless --detach: the run goes on); a second signal exits at once.
 ]]
 
 local function command_help(name)
@@ -154,7 +198,9 @@ local function command_help(name)
     local left = "--" .. f[1] .. (f[3] and (" " .. f[3]) or "")
     lines[#lines + 1] = string_format("  %-22s %s", left, f[4])
   end
-  lines[#lines + 1] = string_format("  %-22s %s", "--mock", "use the bundled simulator (see exa-agent --help)")
+  if c.api then
+    lines[#lines + 1] = string_format("  %-22s %s", "--mock", "use the bundled simulator (see exa-agent --help)")
+  end
   lines[#lines + 1] = string_format("  %-22s %s", "-h, --help", "this help")
   if c.more then
     lines[#lines + 1] = ""
@@ -172,7 +218,74 @@ local function global_help()
   return string_format(GLOBAL_HELP, table_concat(rows, "\n") .. "\n")
 end
 
---- argv -> {cmd=, pos = {...}, o = {flag = value}, mock=, json=, help=, version=}
+-- Edit distance (Levenshtein, with a swap of two neighbours as one edit).
+local function distance(a, b)
+  local la, lb = #a, #b
+  local prev2, prev, cur = {}, {}, {}
+  for j = 0, lb do prev[j] = j end
+  for i = 1, la do
+    cur = { [0] = i }
+    local ca = string_sub(a, i, i)
+    for j = 1, lb do
+      local cb = string_sub(b, j, j)
+      local d = math_min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca == cb and 0 or 1))
+      if i > 1 and j > 1 and ca == string_sub(b, j - 1, j - 1) and string_sub(a, i - 1, i - 1) == cb then
+        d = math_min(d, prev2[j - 2] + 1)
+      end
+      cur[j] = d
+    end
+    prev2, prev = prev, cur
+  end
+  return prev[lb]
+end
+M.distance = distance
+
+--- The known name nearest to name, if near enough to be a typo (or a prefix).
+local function nearest(name, known)
+  local best, bd
+  local sorted = {}
+  for _, k in ipairs(known) do sorted[#sorted + 1] = k end
+  table_sort(sorted)
+  for _, k in ipairs(sorted) do
+    local d = distance(name, k)
+    if #name >= 3 and string_sub(k, 1, #name) == name then d = math_min(d, 1) end
+    if not bd or d < bd then best, bd = k, d end
+  end
+  if bd and bd <= math_max(2, math_floor(#name / 3)) and bd < #name then return best end
+  return nil
+end
+M.nearest = nearest
+
+local function flag_names(cmd)
+  local t = {}
+  for _, g in ipairs(GLOBAL_FLAGS) do t[#t + 1] = g end
+  for _, f in ipairs(cmd and COMMANDS[cmd] and COMMANDS[cmd].flags or {}) do t[#t + 1] = f[1] end
+  return t
+end
+
+local function unknown_flag(name, cmd)
+  local where = cmd and (" for " .. cmd) or ""
+  local near = nearest(name, flag_names(cmd))
+  if not near and cmd then
+    -- a flag of another command?
+    local all = {}
+    for _, c in pairs(COMMANDS) do for _, f in ipairs(c.flags) do all[#all + 1] = f[1] end end
+    near = nearest(name, all)
+    if near then
+      usage("unknown flag --%s%s (--%s is not a flag of %s: exa-agent %s --help)", name, where, near, cmd, cmd)
+    end
+  end
+  if near then usage("unknown flag --%s%s: did you mean --%s?", name, where, near) end
+  usage("unknown flag --%s%s (exa-agent %s--help)", name, where, cmd and (cmd .. " ") or "")
+end
+
+local function unknown_command(a)
+  local near = nearest(a, ORDER)
+  if near then usage("unknown command %q: did you mean %s? (exa-agent --help lists them)", a, near) end
+  usage("unknown command %q (exa-agent --help lists them)", a)
+end
+
+--- argv -> {cmd=, pos = {...}, o = {flag = value}, mock=, json=, help=, version=, api=}
 local function parse(argv)
   local r = { pos = {}, o = {} }
   local by_name = {}
@@ -180,12 +293,12 @@ local function parse(argv)
   local only_pos = false
   while i <= #argv do
     local a = argv[i]
-    if only_pos or a == "-" or string_sub(a, 1, 1) ~= "-" then
+    if r.cmd == "mock" and a ~= "--detach" and a ~= "--help" and a ~= "-h" then
+      r.pos[#r.pos + 1] = a -- the simulator's own flags, passed through
+    elseif only_pos or a == "-" or string_sub(a, 1, 1) ~= "-" then
       if not r.cmd then
         r.cmd = a
-        if a ~= "__worker" and not COMMANDS[a] and a ~= "help" then
-          usage("unknown command %q (exa-agent --help lists them)", a)
-        end
+        if not COMMANDS[a] and a ~= "help" then unknown_command(a) end
         if COMMANDS[a] then
           for _, f in ipairs(COMMANDS[a].flags) do by_name[f[1]] = f end
         end
@@ -199,15 +312,22 @@ local function parse(argv)
       if not name then name = string_match(a, "^%-%-([%w%-]+)$") end
       if a == "-h" then name = "help" end
       if not name then usage("bad flag %q", a) end
-      local where = r.cmd and (" for " .. r.cmd) or ""
-      if name == "help" then r.help = true
-      elseif name == "mock" then r.mock = true
-      elseif name == "header" then
+      local function value()
         local v = inline
         if v == nil then
           i = i + 1
           v = argv[i]
         end
+        return v
+      end
+      if name == "help" then r.help = true
+      elseif name == "mock" then r.mock = true
+      elseif name == "api" then
+        local v = value()
+        if v ~= "beta" and v ~= "post-beta" then usage("--api must be beta or post-beta, got %q", tostring(v)) end
+        r.api = v
+      elseif name == "header" then
+        local v = value()
         local hk, hv = string_match(v or "", "^([^:%s][^:]*):%s*(.*)$")
         if not hk then usage("--header needs \"Name: value\", got %q", tostring(v)) end
         r.headers = r.headers or {}
@@ -216,18 +336,14 @@ local function parse(argv)
       elseif name == "json" and (not r.cmd or by_name.json) then r.json = true
       else
         local f = by_name[name]
-        if not f then usage("unknown flag --%s%s (exa-agent %s--help)", name, where, r.cmd and (r.cmd .. " ") or "") end
+        if not f then unknown_flag(name, r.cmd) end
         local kind = f[2]
         if kind == "bool" then
           if inline then usage("--%s takes no value", name) end
           r.o[name] = true
         else
-          local v = inline
-          if v == nil then
-            i = i + 1
-            v = argv[i]
-            if v == nil then usage("--%s needs a value (%s)", name, f[3]) end
-          end
+          local v = value()
+          if v == nil then usage("--%s needs a value (%s)", name, f[3]) end
           if kind == "number" then
             local n = tonumber(v)
             if not n or n ~= n or n == math_huge or n < 0 then
@@ -298,8 +414,9 @@ local function read_rows(path, flag, stdin_used)
   return rows
 end
 
---- The create params of run/estimate, checked by the library (exit 2).
-local function build_params(o, query)
+--- The create params of run/create/estimate, checked by the library (exit 2).
+--- api: "beta" or "post-beta" (--api).
+local function build_params(o, query, api_name)
   local stdin_used = {}
   local from_stdin = {}
   for _, f in ipairs{ "schema", "input", "exclude" } do
@@ -327,12 +444,16 @@ local function build_params(o, query)
       p.metadata[k] = v
     end
   end
-  if o.budget then p.budget = { maxCostDollars = o.budget } end
+  -- the beta API ignores budget.maxCostDollars; the post-beta API enforces it from $1 to $100: sent
+  -- there when the cap fits that range (the client's own cap, exa.new{budget}, holds either way)
+  if o.budget and api_name == "post-beta" and o.budget >= 1 then
+    p.budget = { maxCostDollars = math_min(o.budget, 100) }
+  end
   if o["data-source"] then
     p.dataSources = exa.array()
     for _, provider in ipairs(o["data-source"]) do p.dataSources[#p.dataSources + 1] = { provider = provider } end
   end
-  exa.estimate(p) -- the library's checks of every field: a validation error exits 2
+  exa.estimate(p, { api = api_name }) -- the library's checks of every field: a validation error exits 2
   return p
 end
 
@@ -351,15 +472,24 @@ local function split_words(s)
   return list
 end
 
+local function mock_bin(env)
+  local bin = env.bin_dir and (env.bin_dir .. "/exa-agent-mock")
+  if not bin or not proc.read_file(bin) then bin = "exa-agent-mock" end
+  return bin
+end
+
 -- {url=, key=, mock = {pid=, ...} or nil}
 local function connect(r, env)
   if not r.mock then
     return { key = os_getenv("EXA_API_KEY"), url = nil }
   end
-  local bin = env.bin_dir and (env.bin_dir .. "/exa-agent-mock")
-  if not bin or not proc.read_file(bin) then bin = "exa-agent-mock" end
   local key = random_key()
-  local m, err = proc.start_mock(bin, key, split_words(os_getenv("EXA_AGENT_MOCK_ARGS")))
+  local args = split_words(os_getenv("EXA_AGENT_MOCK_ARGS"))
+  if r.api == "post-beta" then
+    args[#args + 1] = "--api"
+    args[#args + 1] = "post-beta"
+  end
+  local m, err = proc.start_mock(mock_bin(env), key, args)
   if not m then
     say("--mock: ", err)
     return nil, EXIT.api
@@ -370,151 +500,80 @@ end
 
 local function disconnect(conn)
   if conn and conn.mock then
-    proc.kill(conn.mock.pid)
-    local deadline = clock.now() + 3
-    while proc.alive(conn.mock.pid) and clock.now() < deadline do clock.sleep(0.02) end
+    local pid = conn.mock.pid
     conn.mock = nil
+    proc.stop(pid)
   end
 end
 
--- The run command: a worker does the HTTP ------------------------------------
+-- A command on the loop ------------------------------------------------------
 
-local function error_fields(e)
-  if exa.is_error(e) then
-    return { kind = e.kind, status = e.status, code = e.code, type = e.type, message = e.message,
-      request_id = e.request_id, field = e.field }
+-- ctl: what the command's tasks share: {loop=, signal = first signal's name,
+-- on_signal = fn(name) (the command's reaction), done = true (stop driving),
+-- cancelling = the task that cancels the run (driven to its end too),
+-- exit = fn(code) (exit at once, simulator stopped)}.
+
+--- Run body(client, ctl) in a task on a new built-in loop, with signals as
+--- loop events; returns body's exit status, or the signal's.
+local function on_loop(r, conn, body)
+  local loop = exa.loop()
+  local copts = { api_key = conn.key, base_url = conn.url, headers = r.headers, loop = loop, api = r.api or "beta" }
+  if r.o.budget then copts.budget = { max_dollars = r.o.budget } end
+  local client = exa.new(copts)
+  local ctl = { loop = loop }
+  local sigs = loop:signals(SIGNALS, { "HUP" }) -- under nohup, SIGHUP stays ignored
+  function ctl.exit(code)
+    pcall(sigs.close, sigs)
+    pcall(disconnect, conn)
+    io_stderr:flush()
+    os_exit(code)
   end
-  return { kind = "internal", message = tostring(e) }
-end
-
--- A record from the worker's file as an error object again.
-local function error_object(f)
-  local e = {}
-  for k, v in pairs(f) do if v ~= exa.null then e[k] = v end end
-  return errors.new(e)
-end
-
---- `exa-agent __worker JOB`: run the job the command wrote, one JSON record
---- per line on stdout: {event=}, {run=}, {error=}, then {done=true}.
-function M.worker(job_path)
-  local function put(rec)
-    io_stdout:write(render.json_line(rec), "\n")
-    io_stdout:flush()
-  end
-  local ok, err = pcall(function()
-    local s = assert_(proc.read_file(job_path))
-    proc.remove(job_path)
-    local job = assert_(exa.json_decode(s))
-    local client = exa.new{ api_key = job.api_key, base_url = job.base_url, headers = job.headers,
-      budget = type(job.budget) == "number" and { max_dollars = job.budget } or nil }
-    if job.stream then
-      for ev in client.runs:stream(job.params) do put{ event = { id = ev.id, event = ev.event, data = ev.data } } end
+  local function signalled(name)
+    -- a closed stdout is one event however many writes (and SIGPIPEs) find it so
+    if name == "PIPE" and ctl.signal then return end
+    if ctl.signal then -- the second: at once
+      say(SIG_NAME[name] or name, " again: exiting now")
+      ctl.exit(EXIT[name])
+    end
+    ctl.signal = name
+    if ctl.on_signal then
+      ctl.on_signal(name)
     else
-      local run = client.runs:create(job.params)
-      put{ run = run }
-      local last = run.status
-      while not TERMINAL[run.status] do
-        clock.sleep(job.interval or 1)
-        run = client.runs:get(run.id)
-        if run.status ~= last then
-          put{ run = run }
-          last = run.status
-        end
-      end
+      if name ~= "PIPE" then say("interrupted (", SIG_NAME[name], ")") end -- a reader gone (| head) is no news
+      ctl.done = true
+    end
+  end
+  loop:spawn(function()
+    while true do
+      local name = sigs:next()
+      if not name then return end
+      signalled(name)
     end
   end)
-  if not ok then put{ error = error_fields(err) } end
-  put{ done = true }
-  return 0
-end
-
--- What the command knows of the worker's run.
-local function new_state(pid, tail, progress, json)
-  return { pid = pid, tail = tail, progress = progress, json = json, done = false }
-end
-
-local function handle(st, line)
-  local rec = exa.json_decode(line)
-  if type(rec) ~= "table" then return end
-  st.heard = true
-  if rec.event then
-    local ev = rec.event
-    st.progress:event(ev)
-    if st.json then json_out(ev) end
-    local d = type(ev.data) == "table" and ev.data or {}
-    if type(d.id) == "string" and not st.run_id then st.run_id = d.id end
-    if exa.TERMINAL_EVENTS[ev.event] then st.final = ev end
-  elseif rec.run then
-    local run = rec.run
-    st.run = run
-    if type(run.id) == "string" then st.run_id = run.id end
-    st.progress.id = run.id
-    st.progress.status = run.status
-  elseif rec.error then
-    st.err = error_object(rec.error)
-  elseif rec.done then
-    st.done = true
-  end
-end
-
--- Read the worker's records until it is done (or until stop() says so, or
--- max seconds pass). The one place the run command waits: in short sleeps,
--- so a SIGINT is seen within POLL seconds.
-local function pump(st, stop, max)
-  local deadline = max and (clock.now() + max)
-  while true do
-    for _, line in ipairs(st.tail:lines()) do handle(st, line) end
-    if st.done or (stop and stop()) then return true end
-    if not proc.alive(st.pid) then
-      for _, line in ipairs(st.tail:lines()) do handle(st, line) end
-      if not st.done then
-        st.crashed = true
-        st.done = true
-      end
-      return true
+  stdout_closed = function() signalled("PIPE") end
+  local main = loop:spawn(body, client, ctl)
+  local ok, err = pcall(function()
+    -- until the command is done, and the cancel it sent (if any) has its answer
+    local function finished()
+      return ctl.done or (main:done() and not (ctl.cancelling and not ctl.cancelling:done()))
     end
-    if deadline and clock.now() > deadline then return false end
-    st.progress:draw()
-    clock.sleep(POLL)
+    while true do
+      loop:run_runnable()
+      if finished() then break end
+      loop:step() -- waits for what the tasks wait for (transfers, timers, signals)
+    end
+  end)
+  stdout_closed = nil
+  sigs:close()
+  if not ok then error(err, 0) end
+  if ctl.signal then
+    if main:done() then pcall(main.wait, main) end -- its error, if any, is not the story: the signal is
+    return EXIT[ctl.signal]
   end
+  return main:wait()
 end
 
--- Ctrl-C during run: cancel the run (unless --detach), say so, exit 130.
-local function interrupted(st, r, client)
-  st.progress:clear()
-  if r.o.detach then
-    proc.kill(st.pid)
-    if st.run_id then
-      say("interrupted; run ", st.run_id, " goes on (--detach): exa-agent get ", st.run_id)
-      if r.mock then say("(the simulator stops now, and the run with it)") end
-    else
-      say("interrupted before the run was created")
-    end
-    return EXIT.interrupted
-  end
-  if not st.run_id and not st.done then
-    pump(st, function() return st.run_id ~= nil end, 30) -- the create may be on its way
-  end
-  local ended = (st.final ~= nil) or (st.run and TERMINAL[st.run.status])
-  if st.run_id and not ended then
-    local ok, res = pcall(client.runs.cancel, client.runs, st.run_id)
-    if ok and type(res) == "table" and res.status == "cancelled" then
-      say("interrupted: cancelled run ", st.run_id)
-    elseif ok then
-      say("interrupted: run ", st.run_id, " had already ended (", tostring(res.status), ")")
-    else
-      say("interrupted: could not cancel run ", st.run_id, ": ", describe_error(res))
-    end
-    pump(st, nil, 10) -- the worker sees the run end, then stops
-    st.progress:clear()
-  elseif st.run_id then
-    say("interrupted: run ", st.run_id, " had already ended")
-  else
-    say("interrupted before the run was created")
-  end
-  if proc.alive(st.pid) then proc.kill(st.pid) end
-  return EXIT.interrupted
-end
+-- The run command -------------------------------------------------------------
 
 -- The outcome of a run for people (or --json), and its exit status.
 local function finish_run(run, r)
@@ -537,59 +596,8 @@ local function finish_run(run, r)
   return EXIT.ok
 end
 
-local function cmd_run(r, client, conn, env, params)
-  local tmp = proc.scratch()
-  local job_path, out_path, err_path = tmp.path("job.json"), tmp.path("out.ndjson"), tmp.path("err.txt")
-  local st
-  -- the worker deletes the job file (it holds the key) once it has read it; once it has said
-  -- anything, the name is not ours any more (outside our directory, someone else's)
-  local function cleanup() tmp.done(st and st.heard and { [job_path] = true } or nil) end
-  local job = { api_key = conn.key, base_url = conn.url or client.base_url, params = params,
-    stream = not r.o["no-stream"], interval = r.o.interval, budget = r.o.budget, headers = r.headers }
-  local ok = proc.write_file(job_path, render.json_line(job))
-  if not ok then
-    cleanup()
-    say("cannot write a temporary file")
-    return EXIT.api
-  end
-  local pid, err = proc.spawn(env.lua, env.script, { "__worker", job_path }, out_path, err_path)
-  if not pid then
-    cleanup()
-    say(err)
-    return EXIT.api
-  end
-  local progress = render.progress(proc.stderr_is_tty(), clock.now)
-  st = new_state(pid, proc.tail(out_path), progress, r.json)
-  local pok, perr = pcall(pump, st)
-  if not pok then
-    if is_interrupt(perr) then
-      local code = interrupted(st, r, client)
-      cleanup()
-      return code
-    end
-    proc.kill(pid)
-    cleanup()
-    error(perr, 0)
-  end
-  progress:clear()
-  if st.crashed then
-    local e = proc.read_file(err_path) or ""
-    cleanup()
-    say("the worker process stopped unexpectedly", e ~= "" and (": " .. render.one_line(e, 300)) or "")
-    return EXIT.api
-  end
-  cleanup()
-  if st.err then
-    say(describe_error(st.err))
-    return exit_for(st.err)
-  end
-  if r.o["no-stream"] then
-    if not st.run or not TERMINAL[st.run.status] then
-      say("the run did not end")
-      return EXIT.api
-    end
-    return finish_run(st.run, r)
-  end
+-- The final event of a streamed run -> exit status.
+local function finish_stream(st, r)
   local ev = st.final
   if not ev then
     say("the event stream ended before the run did", st.run_id and (": exa-agent get " .. st.run_id) or "")
@@ -606,6 +614,111 @@ local function cmd_run(r, client, conn, env, params)
   end
   if not r.json then say("run ", tostring(d.id or st.run_id), " was cancelled") end
   return EXIT.cancelled
+end
+
+local function cmd_run(r, client, ctl, params)
+  local loop = ctl.loop
+  local progress = render.progress(proc.stderr_is_tty(), clock.now)
+  local st = { progress = progress }
+
+  -- A signal: cancel the run once its id is known (unless --detach), then
+  -- stop driving once the run's end is seen (or the cancel failed).
+  local function cancel()
+    if ctl.cancelling or not ctl.signal or not st.run_id or st.ended then return end
+    ctl.cancelling = loop:spawn(function()
+      local ok, res = ypcall(client.runs.cancel, client.runs, st.run_id)
+      progress:clear()
+      local how = SIG_NAME[ctl.signal]
+      if ok and type(res) == "table" and res.status == "cancelled" then
+        say("interrupted (", how, "): cancelled run ", st.run_id)
+      elseif ok then
+        say("interrupted (", how, "): run ", st.run_id, " had already ended (", tostring(res.status), ")")
+      else
+        say("interrupted (", how, "): could not cancel run ", st.run_id, ": ", describe_error(res))
+      end
+      if not ok then
+        ctl.done = true
+      else
+        -- the run's own end (on the stream, or at the next poll) ends the command; if it never
+        -- shows, the command ends anyway
+        loop:spawn(function()
+          loop:sleep(10)
+          ctl.done = true
+        end)
+      end
+    end)
+  end
+  function ctl.on_signal(name)
+    progress:clear()
+    if r.o.detach then
+      if st.run_id then
+        say("interrupted (", SIG_NAME[name], "); run ", st.run_id, " goes on (--detach): exa-agent get ", st.run_id)
+        if r.mock then say("(the simulator stops now, and the run with it)") end
+      else
+        say("interrupted (", SIG_NAME[name], ") before the run was created")
+      end
+      ctl.done = true
+    elseif st.ended then
+      say("interrupted (", SIG_NAME[name], "): run ", tostring(st.run_id), " had already ended")
+      ctl.done = true
+    elseif not st.run_id then
+      say("interrupted (", SIG_NAME[name], "): the create is on its way; cancelling the run once it exists")
+    end
+    cancel()
+  end
+  local function got_id(id)
+    if st.run_id or type(id) ~= "string" then return end
+    st.run_id = id
+    progress.id = id
+    cancel() -- a signal came while the create was on its way
+  end
+
+  if r.o["no-stream"] then
+    local run = client.runs:create(params)
+    got_id(run.id)
+    progress.status = run.status
+    while not TERMINAL[run.status] do
+      progress:draw()
+      run = client.runs:wait(run.id, { interval = r.o.interval or 1 })
+    end
+    st.ended = true
+    progress:clear()
+    return finish_run(run, r)
+  end
+
+  local s = client.runs:stream(params)
+  while true do
+    local ev = s:next() -- not a generic for: PUC 5.1 cannot yield across one
+    if not ev then break end
+    progress:event(ev)
+    local d = type(ev.data) == "table" and ev.data or {}
+    got_id(s.run_id or d.id)
+    if exa.TERMINAL_EVENTS[ev.event] then
+      st.final = ev
+      st.ended = true
+    end
+    if r.json then json_out{ id = ev.id, event = ev.event, data = ev.data } end
+    progress:draw()
+  end
+  progress:clear()
+  return finish_stream(st, r)
+end
+
+--- `create`: the run, id first, at once.
+local function cmd_create(r, client, params)
+  local run = client.runs:create(params)
+  if r.json then
+    -- the id first in the object too, for `head -c` and people
+    local rest = {}
+    for k, v in pairs(run) do if k ~= "id" then rest[k] = v end end
+    local tail = render.json_line(rest)
+    out('{"id":' .. render.json_line(run.id) .. (tail == "{}" and "}" or ("," .. string_sub(tail, 2))) .. "\n")
+  else
+    out(tostring(run.id) .. "\n")
+    out(string_format("status   %s\ncreated  %s\nfollow   exa-agent wait %s   (or: replay, cancel)\n",
+      tostring(run.status), tostring(run.createdAt), tostring(run.id)))
+  end
+  return EXIT.ok
 end
 
 -- The other commands ---------------------------------------------------------
@@ -628,7 +741,12 @@ local function cmd_list(r, client)
     if r.json then json_out(run) else out(render.list_row(run) .. "\n") end
   end
   if r.o.all then
-    for run in client.runs:iter{ limit = limit or 100 } do show(run) end
+    local it = client.runs:iter{ limit = limit or 100 }
+    while true do -- not a generic for: PUC 5.1 cannot yield across one
+      local run = it()
+      if run == nil then break end
+      show(run)
+    end
   else
     local page = client.runs:list{ limit = limit or 20 }
     for _, run in ipairs(page.data or {}) do show(run) end
@@ -645,7 +763,9 @@ local function cmd_events(r, client, id)
   else
     it = client.runs:iter_events(id, { limit = 100 })
   end
-  for ev in it do
+  while true do
+    local ev = it()
+    if ev == nil then break end
     if r.cmd == "replay" then ev = { id = ev.id, event = ev.event, data = ev.data } end
     if r.json then json_out(ev) else out(render.event(ev) .. "\n") end
   end
@@ -684,7 +804,7 @@ local function cmd_wait(r, client, id)
 end
 
 local function cmd_estimate(r, params)
-  local est = exa.estimate(params)
+  local est = exa.estimate(params, { api = r.api or "beta" })
   if r.json then
     json_out{ min_dollars = est.min_dollars, max_dollars = est.max_dollars ~= math_huge and est.max_dollars or exa.null,
       unbounded = est.max_dollars == math_huge, effort = est.effort,
@@ -696,18 +816,55 @@ local function cmd_estimate(r, params)
   return EXIT.ok
 end
 
+-- The simulator for a shell session ------------------------------------------
+
+local function export_lines(url, key, pid)
+  local t = { "export EXA_BASE_URL=" .. proc.quote(url), "export EXA_API_KEY=" .. proc.quote(key) }
+  if pid then t[#t + 1] = "export EXA_AGENT_MOCK_PID=" .. tostring(pid) end
+  return table_concat(t, "\n") .. "\n"
+end
+
+local function cmd_mock(r, env)
+  local key = random_key()
+  local args = {}
+  for _, a in ipairs(r.pos) do args[#args + 1] = a end
+  if r.api == "post-beta" then
+    args[#args + 1] = "--api"
+    args[#args + 1] = "post-beta"
+  end
+  local m, err = proc.start_mock(mock_bin(env), key, args, { detach = r.o.detach })
+  if not m then
+    say("mock: ", err)
+    return EXIT.api
+  end
+  if r.o.detach then
+    out(export_lines(m.url, key, m.pid))
+    out("# the simulator (pid " .. m.pid .. ") runs in the background: kill $EXA_AGENT_MOCK_PID stops it\n")
+    return EXIT.ok
+  end
+  local loop = exa.loop()
+  local sigs = loop:signals({ "INT", "TERM", "HUP" }, { "HUP" })
+  out(export_lines(m.url, key))
+  out("# the simulator (pid " .. m.pid .. ") serves until Ctrl-C (or SIGTERM, SIGHUP) here; paste the lines "
+    .. "above into another shell\n")
+  local ok, name = pcall(function() return loop:spawn(sigs.next, sigs):wait() end)
+  sigs:close()
+  proc.stop(m.pid)
+  say("mock: ", ok and (SIG_NAME[name] or tostring(name)) or tostring(name), ": simulator stopped")
+  return EXIT.ok
+end
+
 -- Main -----------------------------------------------------------------------
 
 local function main(argv, env, conn_box)
   local r = parse(argv)
-  if r.cmd == "__worker" then return M.worker(r.pos[1]) end
   if r.version then
     out("exa-agent " .. exa.VERSION .. "\n")
     return EXIT.ok
   end
   if r.cmd == "help" then
     local name = r.pos[1]
-    if name and not COMMANDS[name] then usage("unknown command %q", name) end
+    if name and not COMMANDS[name] then unknown_command(name) end
     out(name and command_help(name) or global_help())
     return EXIT.ok
   end
@@ -719,18 +876,20 @@ local function main(argv, env, conn_box)
     out(r.cmd and command_help(r.cmd) or global_help())
     return EXIT.ok
   end
+  if r.cmd == "mock" then return cmd_mock(r, env) end
   local c = COMMANDS[r.cmd]
 
   -- Everything the user gave is checked before any process or request.
   local params, id
-  if r.cmd == "run" or r.cmd == "estimate" then
+  if r.cmd == "run" or r.cmd == "create" or r.cmd == "estimate" then
     if #r.pos > 1 then usage("%s takes one QUERY (quote it), got %d arguments", r.cmd, #r.pos) end
     local q = r.pos[1]
-    if r.cmd == "run" and (not q or q == "") then usage("run needs a QUERY (exa-agent run --help)") end
-    params = build_params(r.o, q or "(estimate)")
-    if r.cmd == "run" and r.o.budget then
-      -- the library's own budget rule, before a simulator or worker starts (the worker checks again)
-      ledger.new{ max_dollars = r.o.budget }:hold(params)
+    if r.cmd ~= "estimate" and (not q or q == "") then usage("%s needs a QUERY (exa-agent %s --help)", r.cmd, r.cmd) end
+    params = build_params(r.o, q or "(estimate)", r.api or "beta")
+    if r.cmd ~= "estimate" and r.o.budget then
+      -- the client's budget rule (exa.new{budget, api}) once before a simulator starts; the
+      -- client applies the same rule again to the create it sends
+      exa.check_budget(params, r.o.budget, { api = r.api or "beta" })
     end
   elseif c.args == "RUN_ID" then
     id = validate.id(need_id(r), "RUN_ID")
@@ -747,12 +906,14 @@ local function main(argv, env, conn_box)
   local conn, code = connect(r, env)
   if not conn then return code end
   conn_box.conn = conn
-  local client = exa.new{ api_key = conn.key, base_url = conn.url, headers = r.headers }
-  if r.cmd == "run" then return cmd_run(r, client, conn, env, params) end
-  if r.cmd == "list" then return cmd_list(r, client) end
-  if r.cmd == "events" or r.cmd == "replay" then return cmd_events(r, client, id) end
-  if r.cmd == "wait" then return cmd_wait(r, client, id) end
-  return cmd_one(r, client, id)
+  return on_loop(r, conn, function(client, ctl)
+    if r.cmd == "run" then return cmd_run(r, client, ctl, params) end
+    if r.cmd == "create" then return cmd_create(r, client, params) end
+    if r.cmd == "list" then return cmd_list(r, client) end
+    if r.cmd == "events" or r.cmd == "replay" then return cmd_events(r, client, id) end
+    if r.cmd == "wait" then return cmd_wait(r, client, id) end
+    return cmd_one(r, client, id)
+  end)
 end
 
 --- Run the command line; returns the exit status.

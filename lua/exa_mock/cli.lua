@@ -4,7 +4,7 @@ local cli = {}
 cli.USAGE = [[
 usage: exa-agent-mock [--host 127.0.0.1] [--port 0] [--api-key KEY] [--max-active 2]
                       [--speed X] [--seed N] [--no-beta-check] [--api beta|post-beta]
-                      [--exit-with PID]
+                      [--exit-with PID] [--print-env]
   --host HOST        address to listen on (default 127.0.0.1)
   --port PORT        TCP port, 0 picks a free one (default 0)
   --api-key KEY      accept only this key (default: any non-empty key)
@@ -16,7 +16,10 @@ usage: exa-agent-mock [--host 127.0.0.1] [--port 0] [--api-key KEY] [--max-activ
                      reference pages: POST /agent/runs/{id}/stop, budget, dataSources,
                      efforts minimal/max/ultra, Exa-Beta optional)
   --exit-with PID    stop when process PID is gone (a tool that started it died)
-Prints "listening http://HOST:PORT" when ready; SIGINT/SIGTERM stop it.]]
+  --print-env        when ready, print export EXA_BASE_URL=... and EXA_API_KEY=... lines
+                     (for a shell: eval them, or paste them into another one)
+Prints "listening http://HOST:PORT" when ready (or, with --print-env, the export lines);
+SIGINT/SIGTERM stop it.]]
 
 --- Parse argv. Returns options, or nil, message.
 function cli.parse(argv)
@@ -45,6 +48,7 @@ function cli.parse(argv)
       elseif a == "--speed" then o.speed = number(a, 1e-6)
       elseif a == "--seed" then o.seed = value(a)
       elseif a == "--no-beta-check" then o.beta_check = false
+      elseif a == "--print-env" then o.print_env = true
       elseif a == "--api" then
         o.api = value(a)
         if o.api ~= "beta" and o.api ~= "post-beta" then error("--api must be beta or post-beta", 0) end

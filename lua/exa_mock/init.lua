@@ -60,7 +60,15 @@ function mock.main(argv)
     return 1
   end
   if host:find(":", 1, true) then host = "[" .. host .. "]" end
-  io.stdout:write(("listening http://%s:%d\n"):format(host, port))
+  if opts.print_env then
+    -- any non-empty key works without --api-key: name one so the lines are complete
+    local key = opts.api_key or "mock-any-key"
+    local q = function(v) return "'" .. v:gsub("'", "'\\''") .. "'" end
+    io.stdout:write(("export EXA_BASE_URL=%s\nexport EXA_API_KEY=%s\n"):format(
+      q(("http://%s:%d"):format(host, port)), q(key)))
+  else
+    io.stdout:write(("listening http://%s:%d\n"):format(host, port))
+  end
   io.stdout:flush()
   local done = false
   local sigs = signal.listen(signal.SIGINT, signal.SIGTERM)

@@ -15,9 +15,13 @@ function D.arm_sleep() end
 function D.close() end
 
 -- One turn: run what is runnable, wait (at most max_wait seconds) for a
--- socket, curl's timer or a sleep to fall due, wake whoever it concerns.
-function D.step(loop, max_wait)
+-- socket, curl's timer, a watched fd or a sleep to fall due, wake whoever it
+-- concerns. until_done: a task; once it is done, the turn does not wait.
+function D.step(loop, max_wait, until_done)
   loop:run_runnable()
+  -- the task a caller waits for has just finished: no wait (other tasks may
+  -- wait for a long time, e.g. for a signal)
+  if until_done and until_done:done() then return end
   local wait = max_wait or math_huge
   local h = loop.timers
   if h[1] then
@@ -28,7 +32,7 @@ function D.step(loop, max_wait)
   if wait < 0 then wait = 0 end
   local m = loop.m
   loop.ticks = loop.ticks + 1
-  if m and m:count() > 0 then
+  if m and (m:count() > 0 or (loop.nwatch > 0 and loop.alive > 0)) then
     local ms = wait == math_huge and -1 or math_floor(wait * 1000 + 0.999)
     loop:wake_ids(m:wait(ms))
   else

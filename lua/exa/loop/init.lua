@@ -8,6 +8,9 @@
 --   task:wait()                              fn's results, or raises its error
 --   loop:run()                               drive until every task has finished
 --   loop:sleep(s)                            yields the current task for s seconds
+--   loop:readable(fd)                        yields the current task until fd is readable
+--   local sigs = loop:signals{"INT", "TERM"} signals as loop events: sigs:next() yields the
+--                                            task until one comes and returns its name
 --
 -- Every blocking point of the library (response head, next event, body,
 -- backoff, wait() polling, resume polling) asks the loop: inside a task the
@@ -179,6 +182,9 @@ function M.new(opts)
     alive = 0,            -- tasks not finished
     failed = {},          -- tasks whose error nobody has seen yet, in order
     polls = {},           -- uv: fd -> poll handle
+    fds = {},             -- fds a task waits on (loop:readable): fd -> its watch id on fds_m
+    fds_m = nil,
+    nwatch = 0,
     on_error = opts.on_error,
     ticks = 0,            -- wake-ups (for tests: counts, not times)
   }, Loop)
@@ -374,7 +380,8 @@ function Loop:sync() self.drv.sync(self) end
 
 --- One turn of the built-in driver (blocks at most max_wait seconds), on
 --- any loop, as it always was: a host loop's driver has no turn of its own.
-function Loop:step(max_wait) builtin_step(self, max_wait) end
+--- until_done: a task; once it is done, the turn does not wait.
+function Loop:step(max_wait, until_done) builtin_step(self, max_wait, until_done) end
 
 --- Outside a task: may the caller wait? (built-in: yes, it blocks; a uv
 --- loop with a host wait: yes, through it, except in a Neovim libuv
@@ -465,6 +472,94 @@ function Loop:sleep(s)
   end
 end
 
+-- ---- a host's own fds and signals ---------------------------------------
+
+--- loop:readable(fd): yields the current task until fd is readable (the
+--- multi watches it like a transfer, in one epoll set with curl's sockets,
+--- while the task waits: a readable fd nobody waits for never wakes the
+--- loop). One task per fd. Outside a task a built-in loop drives until then.
+--- Built-in and cqueues loops; on uv use uv.new_poll.
+function Loop:readable(fd)
+  if type(fd) ~= "number" then errors.invalid("fd", "loop:readable takes a file descriptor") end
+  if self.driver == "uv" then
+    error(loop_error("loop:readable is for the built-in and cqueues loops (on uv: uv.new_poll)"), 0)
+  end
+  if not self:current() then
+    self:check_blocking("loop:readable")
+    return self:spawn(self.readable, self, fd):wait()
+  end
+  local m = self:multi()
+  if self.driver == "cqueues" and not m:fd() then -- the pump polls the multi's epoll fd: none here
+    error(loop_error("loop:readable on a cqueues loop needs epoll (Linux): poll fd on the controller"), 0)
+  end
+  if self.fds_m ~= m then -- a new pool (the old one was closed): nothing is watched on it
+    self.fds, self.fds_m, self.nwatch = {}, m, 0
+  end
+  local id, err = m:watch(fd)
+  if not id then error(loop_error("loop:readable(" .. tostring(fd) .. "): " .. tostring(err)), 0) end
+  self.fds[fd] = id
+  self.nwatch = self.nwatch + 1
+  self:await(id)
+  if self.fds[fd] == id and self.fds_m == m then -- not unwatched (or closed) meanwhile
+    self.fds[fd] = nil
+    self.nwatch = self.nwatch - 1
+    m:unwatch(id)
+  end
+end
+
+--- loop:unwatch(fd): stop watching fd (call it before closing fd); a task
+--- waiting on it is resumed.
+function Loop:unwatch(fd)
+  local id = self.fds[fd]
+  if not id then return end
+  self.fds[fd] = nil
+  self.nwatch = self.nwatch - 1
+  if self.m and self.m == self.fds_m then self.m:unwatch(id) end
+  self:wake(id)
+end
+
+local Signals = {}
+Signals.__index = Signals
+
+--- loop:signals(names [, keep_ignored]) -> watcher: from now on the signals
+--- named (INT TERM HUP PIPE QUIT USR1 USR2) are caught (exa.core's
+--- self-pipe) and become loop events; those also in keep_ignored stay
+--- ignored if they are (nohup's HUP). watcher:next() yields the current task
+--- until one comes and returns its name ("INT" ...), in order;
+--- watcher:close() restores the dispositions from before. One watcher per
+--- process at a time.
+function Loop:signals(names, keep_ignored)
+  if type(names) ~= "table" then errors.invalid("names", "loop:signals takes a list of signal names") end
+  local s = core.signals(names, keep_ignored)
+  return setmetatable({ loop = self, s = s, fd = s:fd(), queue = {} }, Signals)
+end
+
+function Signals:next()
+  local q = self.queue
+  while #q == 0 do
+    if not self.s then return nil end
+    local got = self.s:read()
+    for i = 1, #got do q[#q + 1] = got[i] end
+    if #q == 0 then self.loop:readable(self.fd) end
+  end
+  return table_remove(q, 1)
+end
+
+--- The names left ignored: they were ignored when the watcher opened
+--- (nohup's SIGHUP, a background job's SIGINT) and stay so.
+function Signals:ignored()
+  return self.s and self.s:ignored() or {}
+end
+
+function Signals:close()
+  local s = self.s
+  if not s then return end
+  self.s = nil
+  self.loop:unwatch(self.fd)
+  s:close()
+end
+Signals.__gc = Signals.close
+
 local function raise_first_failure(self)
   local f = self.failed
   if #f == 0 then return end
@@ -517,7 +612,7 @@ function Task:wait()
       if loop.host_wait then
         loop:host_block(function() return self:done() end)
       else
-        while not self:done() do loop:step() end
+        while not self:done() do loop:step(nil, self) end
       end
     end
   end
@@ -537,6 +632,7 @@ function Loop:close()
   local m = self.m
   if m then
     self.m = nil
+    self.fds, self.fds_m, self.nwatch = {}, nil, 0
     m:close()
     local ids = {}
     for id in pairs(self.waiting) do ids[#ids + 1] = id end
