@@ -31,7 +31,7 @@ build() {
     sse) "$cc" "${FLAGS[@]}" fuzz/sse_fuzz.c src/sse.c tests/c/sse_ref.c -o "$out/$t/fuzzer" ;;
     resp) "$cc" "${FLAGS[@]}" fuzz/resp_fuzz.c src/resp.c src/sse.c -o "$out/$t/fuzzer" ;;
     h1) "$cc" "${FLAGS[@]}" fuzz/h1_fuzz.c src/h1.c src/resp.c src/sse.c -o "$out/$t/fuzzer" ;;
-    json) "$cc" "${FLAGS[@]}" -I/usr/include/lua5.4 fuzz/json_fuzz.c src/json.c -llua5.4 -lm -o "$out/$t/fuzzer" ;;
+    json) "$cc" "${FLAGS[@]}" -I/usr/include/lua5.4 fuzz/json_fuzz.c src/json.c src/bind.c -llua5.4 -lm -o "$out/$t/fuzzer" ;;
     *) echo "fuzz: unknown target $t"; return 1 ;;
   esac
 }

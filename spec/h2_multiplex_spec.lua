@@ -17,6 +17,9 @@ describe("HTTP/2 multiplexing", function()
       "    location /" .. name .. " {",
       "      access_log logs/" .. log .. ".log conns;",
       "      content_by_lua_block {",
+      -- hold=MS: the head waits (a server slow to answer, so every
+      -- connection the client opens is made before the first head arrives)
+      "        if ngx.var.arg_hold then ngx.sleep(tonumber(ngx.var.arg_hold) / 1000) end",
       "        ngx.header.content_type = 'text/event-stream'",
       "        local n, d = tonumber(ngx.var.arg_n), tonumber(ngx.var.arg_delay or 0) / 1000",
       "        local pad = string.rep('p', tonumber(ngx.var.arg_pad or 0))",
@@ -137,6 +140,20 @@ describe("HTTP/2 multiplexing", function()
     assert.equals(0, h2)
     assert.equals(100, maxlive, "all 100 were open at once")
     assert.equals(100, connections(srv1, srv1.port2))
+  end)
+
+  -- libcurl parks the transfers past the bound (20) as pending and looks at
+  -- them again only when a transfer ends or a connection changes: lifting
+  -- the bound when the first head says HTTP/1.1 must wake them, or they wait
+  -- behind event streams that may never end
+  it("HTTP/1.1 over TLS: 40 streams whose heads come late, past the bound, all open at once", function()
+    local m = core.multi()
+    local url = ("https://localhost:%d/s?n=2&hold=1000&gate=late&want=40"):format(srv1.port2)
+    local events, maxlive, h2 = read_all(m, url, 40, 2, tls.cert)
+    m:close()
+    assert.equals(80, events)
+    assert.equals(0, h2)
+    assert.equals(40, maxlive, "all 40 were open at once")
   end)
 
   it("plain http: 100 concurrent streams, each on its own connection, all open at once", function()

@@ -83,13 +83,33 @@ static void idle_bound(exa_multi *m, exa_xfer *x) {
  * while no plain-http transfer runs and no https one was answered over
  * HTTP/1.x (then it is lifted for good on this multi).  Applied outside curl's
  * callbacks (curl_multi_setopt refuses to run inside them). */
+/* libcurl 7.88 parks a transfer that found no connection under the bound
+ * (or waits, PIPEWAIT, for the first one) on its pending list, and takes the
+ * list's first transfer back only when a transfer ends, a handle is removed
+ * or a connection's multiplexing changes (multi.c process_pending_handles;
+ * each one taken back that gets a connection takes the next).  Lifting the
+ * bound is none of these: when the first head says HTTP/1.1 after every
+ * connection under the bound was made, the transfers past it would wait
+ * behind event streams that may never end.  Adding and removing a handle
+ * that never runs takes the first back, and the rest follow. */
+static void wake_pending(exa_multi *m) {
+  CURL *e = curl_easy_init();
+  if (e == NULL) return;
+  if (curl_multi_add_handle(m->cm, e) == CURLM_OK) curl_multi_remove_handle(m->cm, e);
+  curl_easy_cleanup(e);
+}
+
 static void cap_update(exa_multi *m) {
   long want;
   m->cap_dirty = 0;
   if (m->cm == NULL || m->cap_user > 0) return;
   want = (m->n_plain == 0 && !m->tls_h1) ? EXA_MUX_CONNECTIONS : 0;
   if (want == m->cap_now) return;
-  if (curl_multi_setopt(m->cm, CURLMOPT_MAX_HOST_CONNECTIONS, want) == CURLM_OK) m->cap_now = want;
+  if (curl_multi_setopt(m->cm, CURLMOPT_MAX_HOST_CONNECTIONS, want) == CURLM_OK) {
+    int lifted = m->cap_now > 0 && want == 0;
+    m->cap_now = want;
+    if (lifted && m->nrunning > 0) wake_pending(m);
+  }
 }
 
 /* ---- failures ---------------------------------------------------------- */

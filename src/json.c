@@ -141,8 +141,8 @@ static int may_hold_nul(const char *s, size_t n) {
   if (memchr(s, '\0', n) != NULL) return 1;
   while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL) {
     if (end - p >= 6 && memcmp(p, "\\u0000", 6) == 0) return 1;
+    if (end - p <= 2) break; /* no pointer past the end: a last backslash is the document's error */
     p += 2; /* the escaped character is never the start of another escape */
-    if (p >= end) break;
   }
   return 0;
 }
