@@ -39,9 +39,12 @@ local function host_wait(counter)
   end
 end
 
--- close what the test opened and let libuv finish closing it
-local function finish(c, counter)
+-- close what the test opened and let libuv finish closing it: the client,
+-- and the loop it was given (its pool's polls and curl's timer would stay
+-- active on the default uv loop, and a later spec's uv.run() never return)
+local function finish(c, counter, loop)
   c:close()
+  loop:close()
   counter.timer:close()
   uv.run("nowait")
 end
@@ -56,7 +59,7 @@ describe("exa.loop{uv =, wait =}: calls outside a task wait through the host", f
     local counter = { calls = 0 }
     local loop = exa.loop{ uv = uv, wait = host_wait(counter) }
     local c = exa.new{ api_key = "k", base_url = srv.url, loop = loop }
-    finally(function() finish(c, counter) end)
+    finally(function() finish(c, counter, loop) end)
     local created = c.runs:create{ query = "host wait", effort = "low" }
     local n, last = 0, nil
     for ev in c.runs:stream{ query = "host wait stream", effort = "low" } do n = n + 1; last = ev.event end
@@ -81,7 +84,7 @@ describe("exa.loop{uv =, wait =}: calls outside a task wait through the host", f
     local counter = { calls = 0 }
     local loop = exa.loop{ uv = uv, wait = host_wait(counter) }
     local c = exa.new{ api_key = "k", base_url = srv.url, loop = loop }
-    finally(function() finish(c, counter) end)
+    finally(function() finish(c, counter, loop) end)
     -- the task runs (and ends) in the loop's kick timer, before libuv polls
     for i = 1, 3 do
       assert.equals(i, loop:spawn(function() return i end):wait())
@@ -96,7 +99,7 @@ describe("exa.loop{uv =, wait =}: calls outside a task wait through the host", f
     local counter = { calls = 0, interrupt = true }
     local loop = exa.loop{ uv = uv, wait = host_wait(counter) }
     local c = exa.new{ api_key = "k", base_url = srv.url, loop = loop, max_retries = 0 }
-    finally(function() finish(c, counter) end)
+    finally(function() finish(c, counter, loop) end)
     local ok, err = pcall(c.runs.list, c.runs)
     assert.is_false(ok)
     assert.is_true(exa.is_error(err, "loop"), tostring(err))
