@@ -69,7 +69,7 @@ return exa
 -- @tparam[opt=300] number options.stream_idle_timeout seconds a stream may stay silent (the server sends
 --   keep-alive comments)
 -- @tparam[opt=2] int options.max_retries retries after the first attempt; what is retried is in the
---   guide's cost-control section
+--   guide's "Errors and retries" section
 -- @tparam[opt=0.5] number options.retry_base_delay first backoff, doubling per attempt, with jitter
 -- @tparam[opt=8] number options.retry_max_delay longest backoff
 -- @tparam[opt=60] number options.max_retry_after a `Retry-After` longer than this fails at once
