@@ -1,6 +1,6 @@
--- JSON cost of keeping array-ness and exact numbers (exa.json) over raw
+-- JSON cost of keeping array-ness and exact numbers (exa.wire.json) over raw
 -- lua-cjson, on a completed run object like the API returns.
-local json = require "exa.json"
+local json = require "exa.wire.json"
 local cjson = require "cjson"
 
 local grounding, structured = {}, {}
@@ -25,7 +25,7 @@ local function time(name, f)
   print(("%-34s %-8s %8.1f us/op"):format(name, jit and "LuaJIT" or _VERSION:gsub("Lua ", "Lua"), dt / N * 1e6))
 end
 time("decode run: raw cjson", function() cjson.decode(text) end)
-time("decode run: exa.json", function() json.decode(text) end)
+time("decode run: exa.wire.json", function() json.decode(text) end)
 local decoded = json.decode(text)
 time("encode run: raw cjson", function() cjson.encode(decoded) end)
-time("encode run: exa.json", function() json.encode(decoded) end)
+time("encode run: exa.wire.json", function() json.encode(decoded) end)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make bench: timings, side by side, written to bench/results/latest.txt.
 #  1. SSE framer throughput: C framer vs a pure-Lua framer (Lua 5.4, LuaJIT)
-#  2. JSON: exa.json (arrays kept, exact numbers) vs raw lua-cjson
+#  2. JSON: exa.wire.json (arrays kept, exact numbers) vs raw lua-cjson
 #  3. Clients against one simulator: exa (Lua 5.4, LuaJIT) vs the official
 #     TypeScript SDK exa-js (Node), same operations, plus stream correctness
 #     under wire variations (CRLF, CR, a dropped connection).

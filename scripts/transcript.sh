@@ -28,7 +28,7 @@ show() { # show <description> <curl args...>
   curl -si --max-time 20 "$@" | tr -d '\r' | grep -v -iE '^(date|x-request-id):' | head -c 600 | sed "s#$URL#\$URL#g"
   printf '\n\n'
 }
-json_field() { FIELD=$1 lua5.4 -e 'local v = require("exa.json").decode(io.read("a")); print(v[os.getenv("FIELD")])'; }
+json_field() { FIELD=$1 lua5.4 -e 'local v = require("exa.wire.json").decode(io.read("a")); print(v[os.getenv("FIELD")])'; }
 
 {
   echo "# exa-agent-mock: curl transcript of every endpoint and every error code."
@@ -77,7 +77,7 @@ json_field() { FIELD=$1 lua5.4 -e 'local v = require("exa.json").decode(io.read(
   start --port 0 --speed 3600 --seed 42 --api-key demo-key
   t=$(curl -s "${K[@]}" -H "X-Mock-Fault: run-seconds=7200" -d '{"query":"never ends"}' "$URL/agent/runs" | json_field id)
   sleep 2
-  last=$(curl -s "${K[@]}" "$URL/agent/runs/$t/events?limit=100" | lua5.4 -e 'local d = require("exa.json").decode(io.read("a")).data; print(d[#d].id - 1)')
+  last=$(curl -s "${K[@]}" "$URL/agent/runs/$t/events?limit=100" | lua5.4 -e 'local d = require("exa.wire.json").decode(io.read("a")).data; print(d[#d].id - 1)')
   show "replay of the timed-out run's last event" "${K[@]}" -H "Accept: text/event-stream" -H "Last-Event-ID: $last" "$URL/agent/runs/$t/events"
 } >"$out"
 echo "transcript: $out ($(grep -c '^\$ curl' "$out") requests)"

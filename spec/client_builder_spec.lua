@@ -1,6 +1,6 @@
 -- exa.run(...) builders: sugar producing the plain params table.
 local exa = require "exa"
-local json = require "exa.json"
+local json = require "exa.wire.json"
 
 describe("exa.run builder", function()
   it("produces the API's own field names", function()

@@ -1,7 +1,7 @@
 -- The error convention, unit by unit (the wire cases are in client_api_spec).
 local exa = require "exa"
 local errors = require "exa.errors"
-local json = require "exa.json"
+local json = require "exa.wire.json"
 
 local function res(status, body, headers)
   return { status = status, body = body, headers = headers or {} }

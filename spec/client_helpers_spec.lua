@@ -2,7 +2,7 @@
 -- client:costs(), exa.citations, exa.check_output, runs:stop, runs:run, and
 -- the post-beta fields end to end.
 local exa = require "exa"
-local json = require "exa.json"
+local json = require "exa.wire.json"
 local mock = require "helpers.mock"
 
 local function raises(fn, ...)

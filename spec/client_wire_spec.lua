@@ -1,7 +1,7 @@
 -- Bytes on the wire: a one-file capture peer (lua5.4 + cqueues, as the
 -- simulator uses) answers every request with what it received.
 local exa = require "exa"
-local json = require "exa.json"
+local json = require "exa.wire.json"
 local api = require "exa.api"
 
 local PEER = [[

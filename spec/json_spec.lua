@@ -1,5 +1,5 @@
--- JSON behaviour the client relies on, through exa.json (and exa's exports).
-local json = require "exa.json"
+-- JSON behaviour the client relies on, through exa.wire.json (and exa's exports).
+local json = require "exa.wire.json"
 local exa = require "exa"
 
 local function roundtrip(v)
@@ -7,7 +7,7 @@ local function roundtrip(v)
   return assert(json.decode(s)), s
 end
 
-describe("exa.json", function()
+describe("exa.wire.json", function()
   it("has one null sentinel, shared with exa.null", function()
     assert.equals(json.null, exa.null)
     local v = assert(json.decode('{"a":null,"b":[null,1]}'))

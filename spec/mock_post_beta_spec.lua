@@ -5,7 +5,7 @@
 if _VERSION ~= "Lua 5.4" then return end -- the simulator and its specs are Lua 5.4 only
 
 local mock = require "helpers.mock"
-local json = require "exa.json"
+local json = require "exa.wire.json"
 local schema = require "exa_mock.schema"
 local lyaml = require "lyaml"
 

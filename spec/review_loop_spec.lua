@@ -142,7 +142,7 @@ describe("loop:close()", function()
       local got, failure = 0, nil
       local reader = loop:spawn(function()
         -- exa.pcall: a task on PUC 5.1 cannot yield through the native pcall
-        local okr, e = require("exa.pcall").pcall(each, c.runs:stream{ query = "closed under me", effort = "low" },
+        local okr, e = require("exa.loop.pcall").pcall(each, c.runs:stream{ query = "closed under me", effort = "low" },
           function(ev)
             got = got + 1
             if got == 2 then loop:spawn(function() loop:close() end) end

@@ -1,6 +1,6 @@
 -- exa.schema: the one JSON Schema validator (exa.check_output and the
 -- simulator), on every Lua.
-local json = require "exa.json"
+local json = require "exa.wire.json"
 local S = require("exa.schema").new{ null = json.null, is_array = json.is_array }
 
 local function J(s)

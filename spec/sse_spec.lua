@@ -6,7 +6,7 @@
 -- spec/fixtures/sse_cases.json is a copy of ../shared/conformance/sse_cases.json,
 -- so the spec runs from a bare checkout.
 local core = require "exa.core"
-local json = require "exa.json"
+local json = require "exa.wire.json"
 
 local assert, describe, it = assert, describe, it
 local concat, insert, sort = table.concat, table.insert, table.sort

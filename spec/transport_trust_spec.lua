@@ -131,10 +131,10 @@ describe("transport trust", function()
 
   it("retry jitter differs between two processes started in the same second", function()
     -- each process prints the second it started in and its first 4 jitter
-    -- values (exa.retry, as the backoff delays use them)
+    -- values (exa.wire.retry, as the backoff delays use them)
     local lua = ({ jit = "luajit" })[os.getenv("EXA_TEST_LUA_TAG") or ""]
       or ("lua" .. (os.getenv("EXA_TEST_LUA_TAG") or "5.4"))
-    local script = "local r = require 'exa.retry'; io.write(os.time(), ' ', r.jitter(), ' ', r.jitter(), ' ', "
+    local script = "local r = require 'exa.wire.retry'; io.write(os.time(), ' ', r.jitter(), ' ', r.jitter(), ' ', "
       .. "r.jitter(), ' ', r.jitter(), '\\n')"
     local cmd = ("cd %s && (%s -e %s & %s -e %s & wait)"):format(mock.quote(mock.root), lua,
       mock.quote(script), lua, mock.quote(script))

@@ -5,8 +5,8 @@
 -- validate_spec, calls point at a port nothing listens on: kind
 -- "validation" proves nothing was sent (a request would fail "connect").
 local exa = require "exa"
-local json = require "exa.json"
-local body = require "exa.body"
+local json = require "exa.wire.json"
+local body = require "exa.wire.body"
 local validate = require "exa.validate"
 local errors = require "exa.errors"
 local mock = require "helpers.mock"

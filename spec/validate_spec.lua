@@ -2,8 +2,8 @@
 -- port nothing listens on, so a request would fail with kind "connect";
 -- getting kind "validation" proves nothing was sent.
 local exa = require "exa"
-local json = require "exa.json"
-local body = require "exa.body"
+local json = require "exa.wire.json"
+local body = require "exa.wire.body"
 
 local client = exa.new{ api_key = "sk-validate-secret", base_url = "http://127.0.0.1:9", max_retries = 0 }
 

@@ -3,7 +3,7 @@
 -- sleep hook advances a clock the spec owns, so no test waits an hour (or any
 -- real time); the simulator's run never ends (--speed 0.001).
 local exa = require "exa"
-local clock = require "exa.clock"
+local clock = require "exa.loop.clock"
 local runs_mod = require "exa.runs"
 local mock = require "helpers.mock"
 

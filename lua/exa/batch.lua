@@ -8,7 +8,7 @@ local type, ipairs, error, tostring = type, ipairs, error, tostring
 local string_format = string.format
 
 local errors = require "exa.errors"
-local pcall = require("exa.pcall").pcall
+local pcall = require("exa.loop.pcall").pcall
 local validate = require "exa.validate"
 local builder = require "exa.builder"
 local api = require "exa.api"

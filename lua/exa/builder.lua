@@ -11,7 +11,7 @@
 local setmetatable, getmetatable, type, pairs = setmetatable, getmetatable, type, pairs
 local string_format, string_sub = string.format, string.sub
 
-local body = require "exa.body"
+local body = require "exa.wire.body"
 local errors = require "exa.errors"
 local validate = require "exa.validate"
 

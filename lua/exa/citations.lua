@@ -14,7 +14,7 @@ local type, ipairs = type, ipairs
 local string_sub = string.sub
 
 local errors = require "exa.errors"
-local json = require "exa.json"
+local json = require "exa.wire.json"
 
 local M = {}
 

@@ -11,9 +11,9 @@ local table_concat = table.concat
 
 local errors = require "exa.errors"
 local validate = require "exa.validate"
-local transport = require "exa.transport"
+local transport = require "exa.wire.transport"
 local loop_mod = require "exa.loop"
-local http_curl = require "exa.http_curl"
+local http_curl = require "exa.backend.curl"
 local runs = require "exa.runs"
 local ledger = require "exa.ledger"
 local VERSION = require "exa.version"
@@ -36,10 +36,10 @@ local function opt_seconds(o, name, default, min)
   return validate.seconds(v, name, min)
 end
 
--- exa.ngx_http, when it loads (it needs only exa.core and exa.json; it
+-- exa.backend.ngx, when it loads (it needs only exa.core and exa.wire.json; it
 -- tells whether this is nginx with the lua module).
 local function ngx_http()
-  local ok, m = pcall(require, "exa.ngx_http")
+  local ok, m = pcall(require, "exa.backend.ngx")
   return ok and m or nil, m
 end
 

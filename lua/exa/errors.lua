@@ -11,7 +11,7 @@ local table_concat = table.concat
 local math_floor, math_huge = math.floor, math.huge
 local os_time = os.time
 
-local json_null = require("exa.json").null
+local json_null = require("exa.wire.json").null
 
 local M = {}
 
@@ -144,7 +144,7 @@ end
 
 -- The transport encodes query values with url.encode too, so redact() finds
 -- a key exactly as it would appear in a URL.
-local percent_encode = require("exa.url").encode
+local percent_encode = require("exa.wire.url").encode
 
 -- A key shorter than this is only cut out where it stands alone (see
 -- scrubber): "e" must not become "auth[REDACTED]ntication".

@@ -34,7 +34,7 @@ local TERMINAL = require("exa.api").TERMINAL_STATUS
 local PARTS = { "total", "agentCompute", "search", "emails", "phoneNumbers" }
 
 -- exa.pcall: a pcall a loop task may yield through, on every Lua (5.1 too)
-local ypcall = require("exa.pcall").pcall
+local ypcall = require("exa.loop.pcall").pcall
 
 local function round(x)
   if x == math_huge then return x end

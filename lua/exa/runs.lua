@@ -8,16 +8,16 @@ local string_format, string_byte = string.format, string.byte
 local table_concat, math_floor = table.concat, math.floor
 
 local validate = require "exa.validate"
-local body = require "exa.body"
+local body = require "exa.wire.body"
 local builder = require "exa.builder"
 local errors = require "exa.errors"
-local stream = require "exa.stream"
-local clock = require "exa.clock"
-local json = require "exa.json"
+local stream = require "exa.wire.stream"
+local clock = require "exa.loop.clock"
+local json = require "exa.wire.json"
 local api = require "exa.api"
-local retry = require "exa.retry"
+local retry = require "exa.wire.retry"
 local batch = require "exa.batch"
-local ypcall = require("exa.pcall").pcall
+local ypcall = require("exa.loop.pcall").pcall
 
 local M = {}
 local Runs = {}

@@ -17,7 +17,7 @@ local table_concat = table.concat
 
 local errors = require "exa.errors"
 local api = require "exa.api"
-local json = require "exa.json"
+local json = require "exa.wire.json"
 
 local invalid = errors.invalid
 local M = {}
@@ -630,7 +630,7 @@ end
 
 --- The body of create/stream. Checks the fields the API defines; leaves the
 --- rest. Effort: any string (the API adds levels: minimal, max, ultra ...).
---- Depth, cycles and UTF-8 of every string are checked by exa.body's copy.
+--- Depth, cycles and UTF-8 of every string are checked by exa.wire.body's copy.
 --- api: "beta" (default) or "post-beta", for the budget's range.
 function M.create_params(p, api)
   if type(p) ~= "table" then
@@ -696,7 +696,7 @@ end
 -- root. The validator is exa.schema, the one the simulator uses.
 
 --- exa.schema bound to the client's values: decoded JSON (exa.null, arrays
---- marked by exa.json) and plain Lua tables (a list is a table whose [1] is
+--- marked by exa.wire.json) and plain Lua tables (a list is a table whose [1] is
 --- set; an empty plain table is an object unless exa.array marks it).
 --- Its errors() options are checked like every other option table.
 local S = require("exa.schema").new{

@@ -9,7 +9,7 @@
 --   p:stop()
 -- See the server file for sessions, directives and the log.
 local core = require "exa.core"
-local json = require "exa.json"
+local json = require "exa.wire.json"
 local mock = require "helpers.mock"
 
 local M = {}

@@ -1,7 +1,7 @@
 -- One hostile response of fuzz/hostile.lua through one backend, written once
 -- for both: spec/hostile_corpus_spec.lua calls it in-process with exa.core's
 -- curl multi, and inside nginx (location /hostile, M.handle) with the ngx
--- backend (lua/exa/ngx_http.lua). Both hand out the same handle interface
+-- backend (lua/exa/backend/ngx.lua). Both hand out the same handle interface
 -- (docs/architecture.md section 3): headers / next_event / finish / close.
 --
 --   local outcome = replay.outcome(start, case, url)
@@ -131,7 +131,7 @@ end
 local cases
 function M.handle()
   local ngx = ngx
-  local json = require "exa.json"
+  local json = require "exa.wire.json"
   if not cases then
     local root = require("helpers.ngx_runner").root
     cases = {}
@@ -144,7 +144,7 @@ function M.handle()
   if not c then
     out = { err = { message = "no case " .. tostring(req.name) } }
   else
-    local backend = require("exa.ngx_http").new()
+    local backend = require("exa.backend.ngx").new()
     out = M.outcome(backend.start, c, req.url)
   end
   ngx.header["Content-Type"] = "application/json"

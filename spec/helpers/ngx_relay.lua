@@ -30,7 +30,7 @@ end
 
 function M.relay()
   local ngx = ngx
-  local json = require "exa.json"
+  local json = require "exa.wire.json"
   local clients = require "helpers.ngx_client"
   local args = ngx.req.get_uri_args()
   local transport = args.transport == "curl" and "curl" or "ngx"

@@ -8,7 +8,7 @@
 -- error = "<message and traceback>"}. Assertions are luassert's.
 --
 -- ctx.client(opts) makes an exa client whose requests go through the ngx
--- backend (lua/exa/ngx_http.lua), through helpers/ngx_client.lua: the one
+-- backend (lua/exa/backend/ngx.lua), through helpers/ngx_client.lua: the one
 -- place that says how (exa.new{transport = "ngx"} once exa.new takes that
 -- option, the backend in place of core.multi until then). ctx.how says which.
 local M = {}
@@ -23,8 +23,8 @@ M.root = here()
 local function context(data)
   local ngx = ngx
   local exa = require "exa"
-  local json = require "exa.json"
-  local ngx_http = require "exa.ngx_http"
+  local json = require "exa.wire.json"
+  local ngx_http = require "exa.backend.ngx"
   local backend = ngx_http.new()
   local ctx = { backend_name = "ngx", exa = exa, json = json, backend = backend, data = data,
     mocks = data.mocks or {}, peer = data.peer, clients = {} }
@@ -76,7 +76,7 @@ local function context(data)
 end
 
 local function respond(ngx, t)
-  local json = require "exa.json"
+  local json = require "exa.wire.json"
   ngx.header["Content-Type"] = "application/json"
   ngx.print(json.encode(t))
 end
@@ -94,7 +94,7 @@ end
 
 function M.handle()
   local ngx = ngx
-  local json = require "exa.json"
+  local json = require "exa.wire.json"
   ngx.req.read_body()
   local body = ngx.req.get_body_data()
   if not body then

@@ -82,8 +82,8 @@ end
 -- The in-process (curl) context: the same names as ngx_runner's.
 local function curl_context(env)
   local exa = require "exa"
-  local json = require "exa.json"
-  local clock = require "exa.clock"
+  local json = require "exa.wire.json"
+  local clock = require "exa.loop.clock"
   local ctx = { backend_name = "curl", exa = exa, json = json, data = env.ctx, peer = env.peer, clients = {} }
   function ctx.mock(name) return assert(env.mocks[name or "main"], "no mock " .. tostring(name)) end
   function ctx.client(o)

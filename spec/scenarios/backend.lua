@@ -1,4 +1,4 @@
--- The ngx backend (lua/exa/ngx_http.lua) on its own, inside nginx, against
+-- The ngx backend (lua/exa/backend/ngx.lua) on its own, inside nginx, against
 -- the raw peer spec/helpers/http_peer.lua and raw answers nginx itself
 -- writes (/raw/*): the same behaviours spec/http_core_spec.lua asks of the
 -- curl transport, where they apply to HTTP/1.1 on a cosocket.

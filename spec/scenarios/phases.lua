@@ -42,8 +42,8 @@ test("set, header_filter, body_filter, log: start() and sleep() raise it too", f
 end)
 
 test("content and timers may use it; a timer started in init_worker did", function(ctx)
-  assert.is_true(require("exa.ngx_http").usable())
-  assert.is_true(require("exa.ngx_http").inside_nginx())
+  assert.is_true(require("exa.backend.ngx").usable())
+  assert.is_true(require("exa.backend.ngx").inside_nginx())
   local d = ngx.shared.exa_phase
   for _ = 1, 100 do
     if d:get("timer") then break end
@@ -55,7 +55,7 @@ end)
 -- Each phase hook records "kind code phase message" (or what it got).
 local RECORD = [[
   local function exa_phase_try(key)
-    local b = require("exa.ngx_http").new()
+    local b = require("exa.backend.ngx").new()
     local ok, e = pcall(b.start, { method = "GET", url = "http://127.0.0.1:9/" })
     local msg = ok and "no error" or (type(e) == "table" and (e.kind .. " " .. e.code .. " " .. e.phase .. " "
       .. e.message) or tostring(e))
@@ -71,10 +71,10 @@ return {
         "  init_by_lua_block {", RECORD, "  exa_phase_try('init') }",
         "  init_worker_by_lua_block {", RECORD, [[
           exa_phase_try('init_worker')
-          ngx.shared.exa_phase:set("init_worker_usable", tostring(require("exa.ngx_http").usable()))
-          ngx.shared.exa_phase:set("init_worker_inside", tostring(require("exa.ngx_http").inside_nginx()))
+          ngx.shared.exa_phase:set("init_worker_usable", tostring(require("exa.backend.ngx").usable()))
+          ngx.shared.exa_phase:set("init_worker_inside", tostring(require("exa.backend.ngx").inside_nginx()))
           ngx.timer.at(0, function()
-            local b = require("exa.ngx_http").new()
+            local b = require("exa.backend.ngx").new()
             local h = b.start{ method = "GET", url = "http://127.0.0.1:${PORT}/phase/plain" }
             local r, err = h:finish()
             ngx.shared.exa_phase:set("timer", r and (r.status .. " " .. r.body) or err.message)

@@ -9,7 +9,7 @@ local tostring, tonumber, ipairs = tostring, tonumber, ipairs
 local string_format, string_gsub, string_match = string.format, string.gsub, string.match
 local table_concat = table.concat
 
-local clock = require "exa.clock"
+local clock = require "exa.loop.clock"
 local core = require "exa.core"
 
 local M = {}

@@ -7,7 +7,7 @@ local next, error, require = next, error, require
 local math_huge = math.huge
 
 local core = require "exa.core"
-local ypcall = require "exa.pcall"
+local ypcall = require "exa.loop.pcall"
 
 local now = core.monotime
 

@@ -49,7 +49,7 @@ local unpack = table.unpack or unpack -- luacheck: ignore
 local core = require "exa.core"
 local errors = require "exa.errors"
 local validate = require "exa.validate"
-local ypcall = require "exa.pcall"
+local ypcall = require "exa.loop.pcall"
 local builtin_step = require("exa.loop.builtin").step
 
 local M = {}

@@ -1,9 +1,9 @@
--- exa.ngx_http: the "ngx" backend. HTTP/1.1 on nginx cosockets
+-- exa.backend.ngx: the "ngx" backend. HTTP/1.1 on nginx cosockets
 -- (ngx.socket.tcp), so a request inside OpenResty yields to nginx on every
 -- wait instead of blocking the worker the way libcurl does. It implements
 -- the backend interface of docs/architecture.md section 3:
 --
---   local backend = require("exa.ngx_http").new{ keepalive_timeout = 60000, pool_size = 32 }
+--   local backend = require("exa.backend.ngx").new{ keepalive_timeout = 60000, pool_size = 32 }
 --   local h = backend.start(req)      -- req: method, url, headers, body, sse, timeout,
 --                                     -- connect_timeout, idle_timeout, fresh_connect, once,
 --                                     -- max_body, max_line, max_event (times in ms)
@@ -537,7 +537,7 @@ end
 H.__close = H.close
 
 function H:__tostring()
-  return string_format("exa.ngx_http request (%s %s%s)", self.method, self.where, self.closed and ", closed" or "")
+  return string_format("exa.backend.ngx request (%s %s%s)", self.method, self.where, self.closed and ", closed" or "")
 end
 
 ---------------------------------------------------------------------------

@@ -1,4 +1,4 @@
--- exa.clock: time and sleeping for retries, polling and resume, from the
+-- exa.loop.clock: time and sleeping for retries, polling and resume, from the
 -- C core (a monotonic clock and nanosleep). A host with its own event loop
 -- passes its sleep (ngx.sleep, a scheduler's yield) through exa.new{sleep = fn}.
 local type = type

@@ -1,4 +1,4 @@
--- exa.retry: the one retry policy. Every retry the library makes (JSON
+-- exa.wire.retry: the one retry policy. Every retry the library makes (JSON
 -- calls, opening streams, resuming them) asks decide() here, and draws on
 -- one budget per call: max_retries failures in a row, refilled by progress
 -- (a resumed stream that delivered new events). attempts counts the

@@ -1,4 +1,4 @@
--- exa.url: percent-encoding, query strings, and the origin of a URL (for
+-- exa.wire.url: percent-encoding, query strings, and the origin of a URL (for
 -- same-origin redirects).
 local type, pairs, ipairs, tostring = type, pairs, ipairs, tostring
 local string_format, string_gsub, string_byte, string_lower, string_match =
@@ -6,7 +6,7 @@ local string_format, string_gsub, string_byte, string_lower, string_match =
 local table_concat, table_sort = table.concat, table.sort
 local math_floor = math.floor
 
-local json = require "exa.json"
+local json = require "exa.wire.json"
 
 local M = {}
 

@@ -1,4 +1,4 @@
--- exa.body: the JSON request body, built from a deep copy of the caller's
+-- exa.wire.body: the JSON request body, built from a deep copy of the caller's
 -- table (never mutated, nothing lost: unknown fields pass through as they
 -- are). Empty tables in positions the API defines as arrays are marked so
 -- they encode as [] instead of {}; everything else keeps its own shape.
@@ -13,7 +13,7 @@ local string_format = string.format
 local table_concat = table.concat
 
 local errors = require "exa.errors"
-local json = require "exa.json"
+local json = require "exa.wire.json"
 local validate = require "exa.validate"
 
 local M = {}

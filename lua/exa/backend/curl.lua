@@ -1,4 +1,4 @@
--- exa.http_curl: the default backend, transfers on exa.core's curl multi.
+-- exa.backend.curl: the default backend, transfers on exa.core's curl multi.
 -- A handle's calls wait through the loop: inside a task they yield until
 -- the transfer made progress; outside a task on a built-in loop they block
 -- in C as the synchronous API always did, and on a loop with a host wait

@@ -1,4 +1,4 @@
--- exa.pcall: a pcall that a loop task may yield through, on every Lua.
+-- exa.loop.pcall: a pcall that a loop task may yield through, on every Lua.
 -- Lua 5.2+, 5.4 and LuaJIT can yield across pcall; PUC Lua 5.1 cannot
 -- ("attempt to yield across metamethod/C-call boundary"). There the function
 -- runs in a coroutine of its own whose yields are passed up to the task and

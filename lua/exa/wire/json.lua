@@ -1,4 +1,4 @@
--- exa.json: JSON for the whole package, through exa.core's private lua-cjson
+-- exa.wire.json: JSON for the whole package, through exa.core's private lua-cjson
 -- instance. JSON null is json.null (== exa.null); arrays decode as tables
 -- with json.array_mt (empty ones too) and such tables encode as arrays even
 -- when empty. encode/decode return nil, message on failure; they never raise

@@ -21,12 +21,12 @@ local os_getenv, os_time, os_clock, os_exit = os.getenv, os.time, os.clock, os.e
 local math_huge, math_random, math_randomseed = math.huge, math.random, math.randomseed
 
 local exa = require "exa"
-local clock = require "exa.clock"
+local clock = require "exa.loop.clock"
 local validate = require "exa.validate"
 local api = require "exa.api"
 local render = require "exa.cli.render"
 local proc = require "exa.cli.proc"
-local ypcall = require("exa.pcall").pcall -- a pcall a task may yield through, on PUC 5.1 too
+local ypcall = require("exa.loop.pcall").pcall -- a pcall a task may yield through, on PUC 5.1 too
 
 local M = {}
 

@@ -1,4 +1,4 @@
--- exa.transport: building requests, redirects, error objects and retries,
+-- exa.wire.transport: building requests, redirects, error objects and retries,
 -- once for every backend (curl on exa.core, or nginx cosockets). A backend
 -- only moves bytes: start(req) -> handle with headers(), next_event(),
 -- finish(), close() (docs/architecture.md §3).
@@ -12,10 +12,10 @@ local string_format, string_lower = string.format, string.lower
 local math_ceil, math_floor, table_concat = math.ceil, math.floor, table.concat
 
 local core = require "exa.core"
-local json = require "exa.json"
+local json = require "exa.wire.json"
 local errors = require "exa.errors"
-local url = require "exa.url"
-local retry = require "exa.retry"
+local url = require "exa.wire.url"
+local retry = require "exa.wire.retry"
 
 local M = {}
 local Transport = {}
@@ -51,7 +51,7 @@ end
 --- headers (map), timeout, connect_timeout, stream_idle_timeout (seconds),
 --- max_retries, retry_base_delay, retry_max_delay, max_retry_after,
 --- retry_concurrency_limit, ca_file, sleep, on_retry, user_agent,
---- backend (from exa.http_curl or exa.ngx_http), loop (curl only).
+--- backend (from exa.backend.curl or exa.backend.ngx), loop (curl only).
 function M.new(cfg)
   local key = cfg.api_key
   local auth_name = cfg.auth == "bearer" and "Authorization" or "x-api-key"

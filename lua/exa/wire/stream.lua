@@ -1,4 +1,4 @@
--- exa.stream: SSE iterators over a run's events, as a state machine.
+-- exa.wire.stream: SSE iterators over a run's events, as a state machine.
 --
 --   live    the POST /agent/runs event stream of a new run
 --     │     (dropped, or ended before the terminal event)
@@ -22,10 +22,10 @@
 local type, setmetatable, tonumber, tostring, error, string_format =
   type, setmetatable, tonumber, tostring, error, string.format
 
-local json = require "exa.json"
+local json = require "exa.wire.json"
 local errors = require "exa.errors"
-local pcall = require("exa.pcall").pcall
-local retry = require "exa.retry"
+local pcall = require("exa.loop.pcall").pcall
+local retry = require "exa.wire.retry"
 local api = require "exa.api"
 
 local M = {}
