@@ -169,6 +169,10 @@ for job in "install exa-agent-scm-1" "install exa-agent-$VERSION-1" "make exa-ag
       exec $(interp "$tag") smoke.lua" 2>&1) || {
       echo "$out" >&2; echo "dist: the smoke test of $spec under $tag failed" >&2; exit 1; }
     echo "dist: $spec (luarocks $how) for $tag: $out"
+    # the tree's bin/exa-agent finds the tree's modules by itself: no `luarocks path`
+    cli=$(cd "$outside" && env -u LUA_PATH -u LUA_CPATH -u LUA_INIT -u LUA_PATH_5_4 -u LUA_CPATH_5_4 \
+      EXA_API_KEY="$key" EXA_BASE_URL="$MOCK_URL" "$tree/bin/exa-agent" list --limit 1 --json 2>&1) || {
+      echo "$cli" >&2; echo "dist: $tree/bin/exa-agent (no luarocks path) failed under $tag" >&2; exit 1; }
   done
 done
 
