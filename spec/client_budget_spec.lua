@@ -73,6 +73,15 @@ describe("the budget rule (exa.check_budget)", function()
     assert.matches("a fixed effort that fits (low $0.0250, medium $0.10)", e.message, 1, true)
     assert.matches("a budget of at least $0.50", e.message, 1, true)
   end)
+
+  it("data sources on a fixed effort: the way out is to drop them (or, post-beta, a capped effort)", function()
+    local p = { query = "q", effort = "low", dataSources = { { provider = "linkedin" } } }
+    local e = raises(exa.check_budget, p, 5)
+    assert.matches("drop dataSources", e.message, 1, true)
+    assert.not_matches("use a fixed effort", e.message, 1, true)
+    e = raises(exa.check_budget, p, 5, { api = "post-beta" })
+    assert.matches("drop dataSources, or use effort auto or max with a budget.maxCostDollars", e.message, 1, true)
+  end)
 end)
 
 describe("the client's budget against the simulator", function()

@@ -285,6 +285,12 @@ function M.check_budget(params, dollars, opts)
     if capped and which == "beta" then
       way = string_format("use a fixed effort (%s), or the post-beta API (exa.new{api = \"post-beta\"}), "
         .. "which caps %s with budget.maxCostDollars", table_concat(fixed, ", "), effort)
+    elseif not capped and type(params.dataSources) == "table" and next(params.dataSources) ~= nil then
+      -- the effort is fixed already: what has no bound is the data sources
+      way = "drop dataSources" .. (which == "post-beta"
+        and ", or use effort auto or max with a budget.maxCostDollars, which caps the whole run"
+        or " (the beta API caps no run that uses them; the post-beta API's budget.maxCostDollars does, "
+          .. "with effort auto or max)")
     elseif est.emails == math_huge or est.phone_numbers == math_huge then
       way = "give every array of email or phone fields a maxItems, and every object that maps keys "
         .. "to them (additionalProperties, patternProperties) a maxProperties"
