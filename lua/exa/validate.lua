@@ -435,7 +435,10 @@ function M.page_query(params)
   params = M.table_or_nil(params, "params")
   local q = {}
   for k, v in pairs(params) do
-    if type(k) ~= "string" then
+    if k == "cursor" and v == json.null then
+      -- the last page's nextCursor: no cursor (a loop on `while page.nextCursor` ends here)
+      v = nil
+    elseif type(k) ~= "string" then
       invalid("params", "list parameters must have string keys, got " .. describe(k), k)
     end
     if k ~= "limit" and k ~= "cursor" then
@@ -449,13 +452,13 @@ function M.page_query(params)
       end
     end
     local tv = type(v)
-    if tv ~= "string" and tv ~= "number" and tv ~= "boolean" then
+    if v ~= nil and tv ~= "string" and tv ~= "number" and tv ~= "boolean" then
       invalid(k, string_format("%s must be a string, number or boolean, got %s", k, describe(v)), v)
     end
     q[k] = v
   end
   M.limit(params.limit, "limit")
-  M.cursor(params.cursor, "cursor")
+  M.cursor(q.cursor, "cursor")
   return q
 end
 

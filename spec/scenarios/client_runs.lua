@@ -98,6 +98,9 @@ test("list pages with limit and cursor, newest first", function(ctx)
   assert.equals(1, #p3.data)
   assert.is_false(p3.hasMore)
   assert.equals(exa.null, p3.nextCursor)
+  -- the last page's nextCursor (exa.null) passed on reads as "no cursor": the first page again
+  local again = fresh.runs:list{ limit = 2, cursor = p3.nextCursor }
+  assert.equals(ids[5], again.data[1].id)
   -- iter walks all pages lazily, newest first
   local seen = {}
   for run in fresh.runs:iter{ limit = 2 } do seen[#seen + 1] = run.id end
