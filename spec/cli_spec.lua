@@ -220,6 +220,9 @@ describe("exa-agent (the command line)", function()
       code, _, err = cli("list", { EXA_BASE_URL = srv.url })
       assert.equal(2, code)
       assert.matches("EXA_API_KEY", err, 1, true)
+      -- a CLI user is pointed at what they can do, not at the library's exa.new
+      assert.matches("add --mock", err, 1, true)
+      assert.is_nil(err:find("exa.new", 1, true))
     end)
 
     it("exit 4 when someone cancels the run it follows", function()

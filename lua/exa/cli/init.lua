@@ -481,7 +481,12 @@ end
 -- {url=, key=, mock = {pid=, ...} or nil}
 local function connect(r, env)
   if not r.mock then
-    return { key = os_getenv("EXA_API_KEY"), url = nil }
+    local key = os_getenv("EXA_API_KEY")
+    if key == nil or key == "" then
+      say("no API key: set EXA_API_KEY, or add --mock to try it against the simulator (no key, no money)")
+      return nil, EXIT.usage
+    end
+    return { key = key, url = nil }
   end
   local key = random_key()
   local args = split_words(os_getenv("EXA_AGENT_MOCK_ARGS"))

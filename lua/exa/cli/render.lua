@@ -222,8 +222,10 @@ end
 
 function Progress:draw()
   if not self.on then return end
-  local line = string_format("%s %s  %d events, %d searches, %d sources  %.1fs",
-    self.id or "(creating)", self.status, self.events, self.searches, self.sources, self.now() - self.t0)
+  local line = string_format("%s %s  %d event%s, %d search%s, %d source%s  %.1fs",
+    self.id or "(creating)", self.status, self.events, self.events == 1 and "" or "s",
+    self.searches, self.searches == 1 and "" or "es", self.sources, self.sources == 1 and "" or "s",
+    self.now() - self.t0)
   if line == self.shown then return end
   self.shown = line
   io_stderr:write("\r\27[K", line)
