@@ -32,11 +32,10 @@ local CASES = dofile(ROOT .. "fuzz/hostile.lua")
 -- Before branch h1 (the one C HTTP/1 reader) was merged, 18 cases failed on
 -- curl and 50 on ngx (the commit that added this spec lists them); after it,
 -- and after resp.c refused a NUL in the reason phrase and a folded framing
--- header as libcurl does:
+-- header as libcurl does, and an HTTP/2 status line on a plain-http (HTTP/1)
+-- connection:
 local KNOWN = {
   curl = {
-    ["status-http2-on-h1"] = "libcurl takes an HTTP/2 status line on an HTTP/1 connection before h1.c "
-      .. "sees the head (RFC 9112 §2.3: HTTP-version is HTTP/DIGIT.DIGIT)",
   },
   ngx = {
   },

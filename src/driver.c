@@ -647,8 +647,10 @@ void exa_xfer_start(exa_multi *m, exa_xfer *x, const exa_req *req, struct curl_s
   /* only http and https are allowed (CURLOPT_PROTOCOLS_STR): all else is TLS,
    * where ALPN may choose HTTP/2 */
   int may_h2 = !plain_http(req->url);
+  exa_resp_cfg rcfg = req->resp;
   memset(x, 0, sizeof *x);
-  exa_resp_init(&x->r, &req->resp);
+  rcfg.h1_only = !may_h2; /* plain http: libcurl never asks for HTTP/2 (no h2c upgrade) */
+  exa_resp_init(&x->r, &rcfg);
   exa_h1_init(&x->h1, &x->r, 0, strcmp(req->method, "HEAD") == 0);
   x->owner = m;
   x->id = ++m->next_id;

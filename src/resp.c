@@ -177,6 +177,10 @@ int exa_resp_header(exa_resp *r, const char *b, size_t n) {
   while (len > 0 && (b[len - 1] == '\r' || b[len - 1] == '\n')) len--;
   if (!r->in_head) { /* a status line starts each response, interim or final */
     if (len < 5 || memcmp(b, "HTTP/", 5) != 0) return malformed(r, "a header line before the status line");
+    /* RFC 9112 2.3: HTTP-version is HTTP/DIGIT.DIGIT; an HTTP/1 connection answers HTTP/1.x (over
+     * HTTP/2 libcurl hands over "HTTP/2 200" itself: only a connection known to be HTTP/1 checks) */
+    if (r->cfg.h1_only && (len < 9 || memcmp(b, "HTTP/1.", 7) != 0 || b[7] < '0' || b[7] > '9' || b[8] != ' '))
+      return malformed(r, "bad status line: an HTTP/1 connection must answer HTTP/1.x");
     r->status = parse_status(b, len);
     if (r->status < 0) {
       r->status = 0;

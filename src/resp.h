@@ -64,6 +64,7 @@ typedef struct exa_resp_cfg {
   int want_sse;
   size_t max_line, max_event;  /* 0: the framer's defaults */
   size_t max_body, max_queued; /* 0: the defaults above */
+  int h1_only;                 /* the connection speaks HTTP/1 only: a status line must say HTTP/1.x */
 } exa_resp_cfg;
 
 typedef struct exa_resp {

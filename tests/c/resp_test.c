@@ -129,6 +129,21 @@ static void test_head(void) {
   check(head(&r, "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip,\r\n chunked\r\n") == -1 &&
             r.ek == EXA_EK_TRANSPORT, "head: a folded Transfer-Encoding is malformed");
   exa_resp_free(&r);
+  /* a connection known to speak HTTP/1 only (plain http) must answer HTTP/1.x */
+  {
+    exa_resp_cfg h1 = cfg_of(0, 0, 0);
+    h1.h1_only = 1;
+    exa_resp_init(&r, &h1);
+    check(exa_resp_header(&r, "HTTP/2 200\r\n", 12) == -1 && r.ek == EXA_EK_TRANSPORT,
+          "head: HTTP/2 status line on an HTTP/1 connection is malformed");
+    exa_resp_free(&r);
+    exa_resp_init(&r, &h1);
+    check(exa_resp_header(&r, "HTTP/1.0 200 OK\r\n", 17) == 0, "head: HTTP/1.0 on an HTTP/1 connection");
+    exa_resp_free(&r);
+    exa_resp_init(&r, &c);
+    check(exa_resp_header(&r, "HTTP/2 200\r\n", 12) == 0, "head: HTTP/2 where the connection may be HTTP/2");
+    exa_resp_free(&r);
+  }
   /* NUL anywhere in the status line, reason phrase included */
   exa_resp_init(&r, &c);
   check(exa_resp_header(&r, "HTTP/1.1 200 O\0K\r\n", 17) == -1 && r.ek == EXA_EK_TRANSPORT,
