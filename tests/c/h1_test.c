@@ -11,17 +11,13 @@
  *
  * Prints failures, then "N passed, M failed"; exits 1 on any failure.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static long alloc_fail_at = -1, alloc_count;
-static void *test_realloc(void *p, size_t n) {
-  if (alloc_fail_at >= 0 && alloc_count++ == alloc_fail_at) return NULL;
-  return realloc(p, n);
-}
-static void *test_malloc(size_t n) { return test_realloc(NULL, n); }
+#include "check.h"
+
+/* The code under test, its allocations through the failure injector. */
 #define realloc test_realloc
 #define malloc test_malloc
 #include "sse.c"
@@ -30,22 +26,6 @@ static void *test_malloc(size_t n) { return test_realloc(NULL, n); }
 #undef realloc
 #undef malloc
 
-static int passed, failed;
-
-static void check(int ok, const char *fmt, ...) {
-  va_list ap;
-  if (ok) {
-    passed++;
-    return;
-  }
-  failed++;
-  if (failed > 60) return;
-  fputs("FAIL: ", stdout);
-  va_start(ap, fmt);
-  vprintf(fmt, ap);
-  va_end(ap);
-  fputc('\n', stdout);
-}
 
 /* One read: the bytes in pieces of `split` (0: whole), then the end. */
 typedef struct res {
