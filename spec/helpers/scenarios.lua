@@ -30,6 +30,7 @@
 -- the curl half runs under every Lua.
 local nginx = require "helpers.nginx"
 local mock = require "helpers.mock"
+local peer_proc = require "helpers.peer_proc"
 local assert = require "luassert"
 
 local M = {}
@@ -50,19 +51,7 @@ function M.runs_here()
   return true
 end
 
-local function start_peer()
-  local f = assert(io.popen("echo $$; exec lua5.4 " .. nginx.root .. "/spec/helpers/http_peer.lua 900"))
-  local pid = assert(tonumber(f:read("*l")), "peer pid")
-  local port = assert(tonumber(f:read("*l")), "peer port")
-  return { pipe = f, pid = pid, port = port, url = "http://127.0.0.1:" .. port }
-end
-
-local function stop_peer(p)
-  if p then
-    os.execute("kill " .. p.pid .. " 2>/dev/null")
-    p.pipe:close()
-  end
-end
+local start_peer, stop_peer = peer_proc.start, peer_proc.stop
 M.start_peer, M.stop_peer = start_peer, stop_peer
 
 --- Run one test of a scenario file in a running nginx; returns the decoded answer.
