@@ -74,7 +74,6 @@ local function curl_context(env)
   local json = require "exa.wire.json"
   local clock = require "exa.loop.clock"
   local ctx = { backend_name = "curl", exa = exa, json = json, data = env.ctx, peer = env.peer, clients = {} }
-  function ctx.mock(name) return assert(env.mocks[name or "main"], "no mock " .. tostring(name)) end
   function ctx.client(o)
     o = o or {}
     o.transport = o.transport or "curl"
@@ -99,13 +98,8 @@ local function curl_context(env)
     if not r then error("fetch " .. url .. ": " .. tostring(err and err.message), 2) end
     return r
   end
-  function ctx.stored(id, name, key)
-    local c = ctx.client{ api_key = key or env.ctx.key or "sk-curl", base_url = ctx.mock(name) }
-    local all = {}
-    for ev in c.runs:iter_events(id, { limit = 100 }) do all[#all + 1] = ev end
-    return all
-  end
-  return ctx
+  -- ctx.mock, ctx.stored: as inside nginx
+  return require("helpers.scenario_ctx").add_common(ctx, env.mocks, "sk-curl")
 end
 
 local function runs_on(suite, backend)
