@@ -17,21 +17,8 @@ local core = require "exa.core"
 local here = (arg and arg[0] or ""):gsub("[^/]*$", "")
 package.path = here .. "../spec/?.lua;" .. package.path
 local peer_proc = require "helpers.peer_proc"
-
-local function rss_kib()
-  local f = assert(io.open("/proc/self/status"))
-  local s = f:read("*a")
-  f:close()
-  return tonumber(s:match("VmRSS:%s*(%d+)")) or 0
-end
-
-
--- Plan for n streams: events per stream and ms between them (about 2,000 events/s in all).
-local function plan(n)
-  local per = math.max(10, math.floor(4000 / n))
-  local delay = math.max(1, math.floor(n / 2))
-  return per, delay
-end
+local streams = dofile(here .. "lib/streams.lua")
+local plan, rss_kib = streams.plan, streams.rss_kib
 
 local function run(base, n, mode)
   local per, delay = plan(n)
