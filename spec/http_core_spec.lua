@@ -31,6 +31,18 @@ describe("exa.core http", function()
     return m:request(spec)
   end
 
+  -- every event of an event stream, to its clean end (no error on the way)
+  local function events_of(t)
+    local got = {}
+    while true do
+      local ev, err = t:next_event()
+      assert.is_nil(err)
+      if not ev then break end
+      got[#got + 1] = ev
+    end
+    return got
+  end
+
   describe("buffered requests", function()
     it("GETs a JSON body with status, lowercased headers and info", function()
       local m = core.multi()
@@ -270,13 +282,7 @@ describe("exa.core http", function()
     it("frames a stream dripped one byte at a time (CR, LF, CRLF, comments)", function()
       local m = core.multi()
       local t = get(m, "/sse-drip", { sse = true })
-      local got = {}
-      while true do
-        local ev, err = t:next_event()
-        assert.is_nil(err)
-        if not ev then break end
-        got[#got + 1] = ev
-      end
+      local got = events_of(t)
       assert.same({
         { event = "tick", id = "1", data = '{"i":1}', has_id = true },
         { event = "message", id = "1", data = "line one\nline two", has_id = false },
@@ -297,13 +303,7 @@ describe("exa.core http", function()
       f:close()
       local m = core.multi()
       local t = get(m, "/raw?file=" .. path, { sse = true, json = true })
-      local got = {}
-      while true do
-        local ev, err = t:next_event()
-        assert.is_nil(err)
-        if not ev then break end
-        got[#got + 1] = ev
-      end
+      local got = events_of(t)
       os.remove(path)
       assert.same({
         { event = "tick", id = "7", data = { i = 1, a = {}, s = "[2]" } },
