@@ -11,6 +11,15 @@ local function shell_quote(s)
 end
 mock.quote = shell_quote
 
+--- A file's bytes, or "" when it cannot be opened (not written yet).
+function mock.slurp(path)
+  local f = io.open(path, "rb")
+  if not f then return "" end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
 local function read_all(cmd)
   local f = assert(io.popen(cmd, "r"))
   local out = f:read("*a")
