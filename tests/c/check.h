@@ -2,8 +2,9 @@
  * check.h - the harness the C tests share: check() counts an assertion and
  * prints the first CHECK_MAX_PRINT failures; test_realloc/test_malloc route
  * the code under test through a failure injector (the allocation numbered
- * alloc_fail_at fails; -1: none).  Each test includes this once, then the
- * sources under test between "#define realloc test_realloc" and "#undef".
+ * alloc_fail_at fails; -1: none); check_slurp reads an input file whole.
+ * Each test includes this once, then the sources under test between
+ * "#define realloc test_realloc" and "#undef".
  */
 #ifndef EXA_TEST_CHECK_H
 #define EXA_TEST_CHECK_H
@@ -38,6 +39,27 @@ static void check(int ok, const char *fmt, ...) {
   vprintf(fmt, ap);
   va_end(ap);
   fputc('\n', stdout);
+}
+
+/* The whole file at path (*n bytes; the buffer is the caller's to free), or
+ * NULL when it cannot be opened.  Plain realloc: not the injector's. */
+static inline char *check_slurp(const char *path, size_t *n) {
+  FILE *f = fopen(path, "rb");
+  char *b = NULL;
+  size_t cap = 0, got;
+  *n = 0;
+  if (f == NULL) return NULL;
+  do {
+    if (*n + 65536 > cap) {
+      cap = (*n + 65536) * 2;
+      b = (char *)realloc(b, cap);
+      if (b == NULL) abort();
+    }
+    got = fread(b + *n, 1, cap - *n, f);
+    *n += got;
+  } while (got > 0);
+  fclose(f);
+  return b;
 }
 
 #endif

@@ -311,24 +311,17 @@ static void test_nomem(void) {
 }
 
 static void replay_file(const char *path) {
-  FILE *f = fopen(path, "rb");
-  char *s;
-  long n;
+  size_t n;
+  char *s = check_slurp(path, &n);
   int sse;
   res a, b;
-  if (f == NULL) {
+  if (s == NULL) {
     check(0, "cannot open %s", path);
     return;
   }
-  fseek(f, 0, SEEK_END);
-  n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  s = (char *)malloc((size_t)n + 1);
-  if (fread(s, 1, (size_t)n, f) != (size_t)n) n = 0;
-  fclose(f);
   for (sse = 0; sse <= 1; sse++) {
-    readn(s, (size_t)n, sse, 0, 0, 1, &a);
-    readn(s, (size_t)n, sse, 0, n < 20000 ? 1 : 997, 1, &b);
+    readn(s, n, sse, 0, 0, 1, &a);
+    readn(s, n, sse, 0, n < 20000 ? 1 : 997, 1, &b);
     check(same(&a, &b), "%s (sse %d): whole and bytewise differ (%s / %s)", path, sse, a.msg, b.msg);
   }
   free(s);

@@ -327,25 +327,6 @@ static void test_nomem(void) {
         "kind names");
 }
 
-static char *slurp(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  char *b = NULL;
-  size_t cap = 0, got;
-  *n = 0;
-  if (f == NULL) return NULL;
-  do {
-    if (*n + 65536 > cap) {
-      cap = (*n + 65536) * 2;
-      b = (char *)realloc(b, cap);
-      if (b == NULL) abort();
-    }
-    got = fread(b + *n, 1, cap - *n, f);
-    *n += got;
-  } while (got > 0);
-  fclose(f);
-  return b;
-}
-
 /* One hostile response: under each config, every chunking gives the same record. */
 static void replay_file(const char *path) {
   static const size_t queues[] = {0, 64, 4096};
@@ -353,7 +334,7 @@ static void replay_file(const char *path) {
   rec a = {{0}, {0}, 0, 0, 0, 0, 1}, b = {{0}, {0}, 0, 0, 0, 0, 1};
   size_t n, qi, li;
   int sse, ok = 1;
-  char *s = slurp(path, &n);
+  char *s = check_slurp(path, &n);
   if (s == NULL) {
     check(0, "%s: unreadable", path);
     return;
