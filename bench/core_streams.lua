@@ -15,33 +15,10 @@
 local core = require "exa.core"
 
 local here = (arg and arg[0] or ""):gsub("[^/]*$", "")
-local PEER = here .. "../spec/helpers/http_peer.lua"
-
-local function rss_kib()
-  local f = assert(io.open("/proc/self/status"))
-  local s = f:read("*a")
-  f:close()
-  return tonumber(s:match("VmRSS:%s*(%d+)")) or 0
-end
-
-local function start_peer()
-  local f = assert(io.popen("echo $$; exec lua5.4 " .. PEER .. " 3600"))
-  local pid = assert(tonumber(f:read("*l")))
-  local port = assert(tonumber(f:read("*l")))
-  return { pipe = f, pid = pid, base = "http://127.0.0.1:" .. port }
-end
-
-local function stop_peer(p)
-  os.execute("kill " .. p.pid .. " 2>/dev/null")
-  p.pipe:close()
-end
-
--- Plan for n streams: events per stream and ms between them (about 2,000 events/s in all).
-local function plan(n)
-  local per = math.max(10, math.floor(4000 / n))
-  local delay = math.max(1, math.floor(n / 2))
-  return per, delay
-end
+package.path = here .. "../spec/?.lua;" .. package.path
+local peer_proc = require "helpers.peer_proc"
+local streams = dofile(here .. "lib/streams.lua")
+local plan, rss_kib = streams.plan, streams.rss_kib
 
 local function run(base, n, mode)
   local per, delay = plan(n)
@@ -132,7 +109,7 @@ if #counts == 0 then counts = { 1, 100, 1000 } end
 
 -- Each case in a fresh process: memory freed by one case would hide the next one's.
 local lua = arg[-1] or "lua5.4"
-local peer = start_peer()
+local peer = peer_proc.start(3600)
 local ok, err = pcall(function()
   print((jit and jit.version or _VERSION) .. ", libcurl " .. core.curl_version)
   print(HEAD)
@@ -146,5 +123,5 @@ local ok, err = pcall(function()
     end
   end
 end)
-stop_peer(peer)
+peer_proc.stop(peer)
 if not ok then error(err, 0) end

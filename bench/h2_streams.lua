@@ -13,18 +13,13 @@
 local core = require "exa.core"
 local nginx = require "helpers.nginx"
 local tls_peer = require "helpers.tls_peer"
+local streams = dofile((arg and arg[0] or ""):gsub("[^/]*$", "") .. "lib/streams.lua")
+local rss_kib = streams.rss_kib
 
 local N = tonumber(arg[1]) or 1000
 local MAXH = tonumber(arg[2]) or 0
 local PROTO = arg[3] == "h1" and "" or " http2" -- h1: TLS without h2 (ALPN http/1.1)
-local PER, DELAY = math.max(10, math.floor(4000 / N)), math.max(1, math.floor(N / 2))
-
-local function rss_kib()
-  local f = assert(io.open("/proc/self/status"))
-  local s = f:read("*a")
-  f:close()
-  return tonumber(s:match("VmRSS:%s*(%d+)")) or 0
-end
+local PER, DELAY = streams.plan(N)
 
 local tls = tls_peer.certificate()
 local srv = nginx.start{

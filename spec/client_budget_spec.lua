@@ -6,13 +6,7 @@
 -- against $1-$100 before sending; a budget of 0 refuses every run.
 local exa = require "exa"
 local mock = require "helpers.mock"
-
-local function raises(fn, ...)
-  local ok, e = pcall(fn, ...)
-  assert.is_false(ok, "expected an error")
-  assert.is_true(exa.is_error(e), "expected an error object, got " .. tostring(e))
-  return e
-end
+local raises = require "helpers.raises"
 
 describe("the budget rule (exa.check_budget)", function()
   it("beta: auto and max have no bound, whatever budget.maxCostDollars says", function()
@@ -87,14 +81,8 @@ end)
 describe("the client's budget against the simulator", function()
   local beta, post
 
-  setup(function()
-    beta = mock.start{ "--speed", "400", "--max-active", "50" }
-    post = mock.start{ "--speed", "400", "--max-active", "50", "--api", "post-beta" }
-  end)
-  teardown(function()
-    if beta then beta:stop() end
-    if post then post:stop() end
-  end)
+  setup(function() beta, post = mock.start_both{ "--speed", "400", "--max-active", "50" } end)
+  teardown(function() mock.stop(beta, post) end)
 
   local function client(srv, o)
     o.api_key = "sk-budget"

@@ -4,13 +4,7 @@
 local exa = require "exa"
 local json = require "exa.wire.json"
 local mock = require "helpers.mock"
-
-local function raises(fn, ...)
-  local ok, e = pcall(fn, ...)
-  assert.is_false(ok, "expected an error")
-  assert.is_true(exa.is_error(e), "expected an error object, got " .. tostring(e))
-  return e
-end
+local raises = require "helpers.raises"
 
 local PEOPLE = { type = "object", required = { "people" }, properties = {
   people = { type = "array", maxItems = 4, items = { type = "object", required = { "name", "email" },
@@ -75,14 +69,8 @@ end)
 describe("run helpers against the simulator", function()
   local srv, pb
 
-  setup(function()
-    srv = mock.start{ "--speed", "400", "--max-active", "50" }
-    pb = mock.start{ "--speed", "400", "--max-active", "50", "--api", "post-beta" }
-  end)
-  teardown(function()
-    if srv then srv:stop() end
-    if pb then pb:stop() end
-  end)
+  setup(function() srv, pb = mock.start_both{ "--speed", "400", "--max-active", "50" } end)
+  teardown(function() mock.stop(srv, pb) end)
 
   local function client(o)
     o = o or {}

@@ -5,13 +5,7 @@
 local exa = require "exa"
 local errors = require "exa.errors"
 local mock = require "helpers.mock"
-
-local function raises(fn, ...)
-  local ok, e = pcall(fn, ...)
-  assert.is_false(ok, "expected an error")
-  assert.is_true(exa.is_error(e), "expected an error object, got " .. tostring(e))
-  return e
-end
+local raises = require "helpers.raises"
 
 describe("a one-character key", function()
   local KEY = "e"

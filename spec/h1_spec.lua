@@ -6,15 +6,10 @@
 -- replays the same cases through the ngx backend inside nginx.
 local core = require "exa.core"
 
-local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
-local CASES = dofile(here .. "fixtures/h1_cases.lua")
+local h1_check = require "helpers.h1_check"
+local peer_proc = require "helpers.peer_proc"
 
-local function matches_any(pattern, s)
-  for alt in pattern:gmatch("[^|]+") do
-    if s:find(alt) then return true end
-  end
-  return false
-end
+local CASES, check = h1_check.cases, h1_check.check
 
 -- the outcome of one case: {err=} or {status=, body=}, plus events and partial
 local function read(c, split)
@@ -41,24 +36,6 @@ local function read(c, split)
   end
   r:close()
   return o
-end
-
-local function check(c, o, with_message)
-  local x, what = c.expect, c.name
-  if x.kind then
-    assert(o.err, what .. ": expected an error " .. x.kind .. ", got status " .. tostring(o.status))
-    assert.equal(x.kind, o.err.kind, what .. ": " .. tostring(o.err.message))
-    assert.is_string(o.err.message)
-    if with_message and x.message then
-      assert(matches_any(x.message, o.err.message), what .. ": " .. o.err.message)
-    end
-  else
-    assert(not o.err, what .. ": " .. (o.err and o.err.message or ""))
-    assert.equal(x.status, o.status, what)
-    if x.body then assert.equal(x.body, o.body, what) end
-    if x.partial ~= nil then assert.equal(x.partial, o.partial, what) end
-  end
-  if x.events then assert.equal(x.events, o.events, what) end
 end
 
 describe("core.response (src/h1.c)", function()
@@ -138,76 +115,30 @@ describe("the curl backend reads the h1 cases as the reader does", function()
   local peer, dir
 
   setup(function()
-    local f = assert(io.popen("echo $$; exec lua5.4 " .. here .. "helpers/http_peer.lua 900"))
-    local pid = assert(tonumber(f:read("*l")))
-    local port = assert(tonumber(f:read("*l")))
-    peer = { pipe = f, pid = pid, base = "http://127.0.0.1:" .. port }
-    dir = os.tmpname()
-    os.remove(dir)
-    assert(os.execute("mkdir -p " .. dir))
-    for _, c in ipairs(CASES) do
-      local o = assert(io.open(dir .. "/" .. c.name .. ".http", "wb"))
-      o:write(c.bytes)
-      o:close()
-    end
+    peer = peer_proc.start()
+    dir = h1_check.write_cases()
   end)
 
   teardown(function()
-    if peer then
-      os.execute("kill " .. peer.pid .. " 2>/dev/null")
-      peer.pipe:close()
-    end
+    peer_proc.stop(peer)
     if dir then os.execute("rm -rf " .. dir) end
   end)
 
   local function fetch(c)
     local m = core.multi()
-    local t = m:request { method = "GET", url = peer.base .. "/raw?file=" .. dir .. "/" .. c.name .. ".http", sse = c.sse,
-      timeout = 10000 }
-    local o = { events = 0 }
-    local status, _, sse = t:headers()
-    if not status then
-      o.err = _
-    elseif sse then
-      while true do
-        local ev, err, partial = t:next_event()
-        if ev then
-          o.events = o.events + 1
-        else
-          o.err, o.partial = err, partial
-          break
-        end
-      end
-      if not o.err then o.status = status end
-    else
-      local r, err = t:finish()
-      if r then o.status, o.body = r.status, r.body else o.err = err end
-    end
-    t:close()
+    local url = peer.base .. "/raw?file=" .. dir .. "/" .. c.name .. ".http"
+    local o = h1_check.read_handle(m:request { method = "GET", url = url, sse = c.sse, timeout = 10000 })
     m:close()
     return o
   end
 
   it("ends a server's endless 1xx heads, header lines and trailer lines in too_large (the head bound)", function()
-    for _, what in ipairs { "interim", "headers", "trailers" } do
-      local m = core.multi()
-      local t = m:request { method = "GET", url = peer.base .. "/endless?what=" .. what, sse = true,
-        idle_timeout = 3000 }
-      local status, err = t:headers()
-      local events = 0
-      if status then
-        while true do
-          local ev, e = t:next_event()
-          if not ev then err = e break end
-          events = events + 1
-        end
-      end
-      assert.is_table(err, what)
-      assert.equal("too_large", err.kind, what .. ": " .. tostring(err.message))
-      assert.is_true(events <= 1, what)
-      t:close()
-      m:close()
-    end
+    local multis = {} -- one multi for each, as a fresh client would
+    h1_check.endless(function(url)
+      multis[#multis + 1] = core.multi()
+      return multis[#multis]:request { method = "GET", url = url, sse = true, idle_timeout = 3000 }
+    end, peer.base)
+    for _, m in ipairs(multis) do m:close() end
   end)
 
   for _, c in ipairs(CASES) do

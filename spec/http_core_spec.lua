@@ -6,28 +6,14 @@ local cqueues = require "cqueues"
 
 local now = cqueues.monotime
 
-local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
-local PEER = here .. "helpers/http_peer.lua"
+local peer_proc = require "helpers.peer_proc"
 
 local function lua_cmd()
   local tag = os.getenv("EXA_TEST_LUA_TAG") or "5.4"
   return tag == "jit" and "luajit" or ("lua" .. tag)
 end
 
-local function start_peer()
-  -- the shell prints its own pid, then becomes the peer: that pid is the peer's
-  local f = assert(io.popen("echo $$; exec lua5.4 " .. PEER .. " 900"))
-  local pid = assert(tonumber(f:read("*l")), "peer pid")
-  local port = assert(tonumber(f:read("*l")), "peer port")
-  return { pipe = f, pid = pid, port = port, base = "http://127.0.0.1:" .. port }
-end
-
-local function stop_peer(p)
-  if p then
-    os.execute("kill " .. p.pid .. " 2>/dev/null")
-    p.pipe:close()
-  end
-end
+local start_peer, stop_peer = peer_proc.start, peer_proc.stop
 
 describe("exa.core http", function()
   local peer, base
@@ -43,6 +29,18 @@ describe("exa.core http", function()
     local spec = { method = "GET", url = base .. path }
     for k, v in pairs(extra or {}) do spec[k] = v end
     return m:request(spec)
+  end
+
+  -- every event of an event stream, to its clean end (no error on the way)
+  local function events_of(t)
+    local got = {}
+    while true do
+      local ev, err = t:next_event()
+      assert.is_nil(err)
+      if not ev then break end
+      got[#got + 1] = ev
+    end
+    return got
   end
 
   describe("buffered requests", function()
@@ -284,13 +282,7 @@ describe("exa.core http", function()
     it("frames a stream dripped one byte at a time (CR, LF, CRLF, comments)", function()
       local m = core.multi()
       local t = get(m, "/sse-drip", { sse = true })
-      local got = {}
-      while true do
-        local ev, err = t:next_event()
-        assert.is_nil(err)
-        if not ev then break end
-        got[#got + 1] = ev
-      end
+      local got = events_of(t)
       assert.same({
         { event = "tick", id = "1", data = '{"i":1}', has_id = true },
         { event = "message", id = "1", data = "line one\nline two", has_id = false },
@@ -311,13 +303,7 @@ describe("exa.core http", function()
       f:close()
       local m = core.multi()
       local t = get(m, "/raw?file=" .. path, { sse = true, json = true })
-      local got = {}
-      while true do
-        local ev, err = t:next_event()
-        assert.is_nil(err)
-        if not ev then break end
-        got[#got + 1] = ev
-      end
+      local got = events_of(t)
       os.remove(path)
       assert.same({
         { event = "tick", id = "7", data = { i = 1, a = {}, s = "[2]" } },

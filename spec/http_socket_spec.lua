@@ -6,23 +6,9 @@
 local core = require "exa.core"
 local cjson = require "cjson"
 
-local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
-local PEER = here .. "helpers/http_peer.lua"
+local peer_proc = require "helpers.peer_proc"
 
-local function start_peer()
-  -- the shell prints its own pid, then becomes the peer: that pid is the peer's
-  local f = assert(io.popen("echo $$; exec lua5.4 " .. PEER .. " 900"))
-  local pid = assert(tonumber(f:read("*l")), "peer pid")
-  local port = assert(tonumber(f:read("*l")), "peer port")
-  return { pipe = f, pid = pid, base = "http://127.0.0.1:" .. port }
-end
-
-local function stop_peer(p)
-  if p then
-    os.execute("kill " .. p.pid .. " 2>/dev/null")
-    p.pipe:close()
-  end
-end
+local start_peer, stop_peer = peer_proc.start, peer_proc.stop
 
 -- Read every event a transfer has ready without driving; returns the count
 -- read and, once it ended, true (plus the error, if it failed).

@@ -5,9 +5,9 @@
 -- The peer is spec/helpers/http_peer.lua on loopback; /raw serves a file verbatim.
 local core = require "exa.core"
 local cjson = require "cjson"
+local peer_proc = require "helpers.peer_proc"
 
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
-local PEER = here .. "helpers/http_peer.lua"
 local ROOT = here:gsub("spec/$", "")
 if ROOT == "" or ROOT == "./" then ROOT = "./" end
 
@@ -24,19 +24,7 @@ local function lua_cmd()
   return tag == "jit" and "luajit" or ("lua" .. tag)
 end
 
-local function start_peer()
-  local f = assert(io.popen("echo $$; exec lua5.4 " .. PEER .. " 900"))
-  local pid = assert(tonumber(f:read("*l")), "peer pid")
-  local port = assert(tonumber(f:read("*l")), "peer port")
-  return { pipe = f, pid = pid, base = "http://127.0.0.1:" .. port }
-end
-
-local function stop_peer(p)
-  if p then
-    os.execute("kill " .. p.pid .. " 2>/dev/null")
-    p.pipe:close()
-  end
-end
+local start_peer, stop_peer = peer_proc.start, peer_proc.stop
 
 -- Run a Lua script in a child process (a crash must not take the suite with
 -- it); returns what it wrote to stdout.

@@ -19,13 +19,7 @@ local function sh(cmd)
   return out
 end
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return "" end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local read_file = mock.slurp
 
 local function lines(s)
   local out = {}

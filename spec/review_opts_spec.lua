@@ -2,18 +2,12 @@
 -- is sent: every call here is refused before any byte goes out (the base URL
 -- is a closed port).
 local exa = require "exa"
+local refused = require "helpers.raises"
 local unpack = table.unpack or unpack -- luacheck: ignore
 
 local URL = "http://127.0.0.1:9"
 -- not a run id (the "/"), so a validation message quotes it
 local KEY = "sk/review-secret-0123456789"
-
-local function refused(fn, ...)
-  local ok, e = pcall(fn, ...)
-  assert.is_false(ok, "expected an error")
-  assert.is_true(exa.is_error(e), "expected an error object, got " .. tostring(e))
-  return e
-end
 
 -- every string reachable from v, nested tables included
 local function strings(v, out, seen)

@@ -9,51 +9,11 @@ local core = require "exa.core"
 local json = require "exa.wire.json"
 
 local assert, describe, it = assert, describe, it
-local concat, insert, sort = table.concat, table.insert, table.sort
-local char, tonumber, tostring, ipairs, pcall = string.char, tonumber, tostring, ipairs, pcall
+local concat, insert = table.concat, table.insert
+local tostring, ipairs, pcall = tostring, ipairs, pcall
 
-local here = debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./"
-
-local function read_cases()
-  local f = assert(io.open(here .. "fixtures/sse_cases.json", "rb"))
-  local s = f:read("*a")
-  f:close()
-  local cases, err = json.decode(s)
-  assert(cases, err)
-  return cases
-end
-
-local function unhex(h)
-  return (h:gsub("%x%x", function(x) return char(tonumber(x, 16)) end))
-end
-
--- Park-Miller: exact in doubles, so every Lua draws the same numbers.
-local function rng(seed)
-  local x = seed % 2147483646 + 1
-  return function(n) -- 1..n
-    x = x * 16807 % 2147483647
-    return x % n + 1
-  end
-end
-
--- Split s into pieces at up to k random points.
-local function random_split(s, k, rand)
-  local n = #s
-  if n < 2 then return { s } end
-  local cuts, seen = {}, {}
-  for _ = 1, k do
-    local c = rand(n - 1)
-    if not seen[c] then seen[c] = true; insert(cuts, c) end
-  end
-  sort(cuts)
-  local out, from = {}, 1
-  for _, c in ipairs(cuts) do
-    insert(out, s:sub(from, c))
-    from = c + 1
-  end
-  insert(out, s:sub(from))
-  return out
-end
+local sse_cases = require "helpers.sse_cases"
+local rng, random_split = sse_cases.rng, sse_cases.random_split
 
 local function bytes_of(s)
   local out = {}
@@ -105,15 +65,14 @@ local function check(case, r)
 end
 
 describe("sse conformance (spec/fixtures/sse_cases.json)", function()
-  local cases = read_cases()
+  local cases = sse_cases.read(json.decode)
 
   it("has the cases", function()
     assert.is_true(#cases >= 60)
   end)
 
   for ci, case in ipairs(cases) do
-    local chunks = {}
-    for i, h in ipairs(case.chunksHex) do chunks[i] = unhex(h) end
+    local chunks = sse_cases.chunks(case)
     local whole = concat(chunks)
 
     describe(case.name, function()

@@ -117,3 +117,16 @@ void exa_push_headers(lua_State *L, const char *p, size_t len) {
     lua_setfield(L, -2, n);
   }
 }
+
+size_t exa_opt_size(lua_State *L, int t, const char *name) {
+  size_t v = 0;
+  lua_getfield(L, t, name);
+  if (!lua_isnil(L, -1)) {
+    lua_Number x = lua_tonumber(L, -1); /* 2^20 is a float on 5.3+: integral values are fine */
+    if (lua_type(L, -1) != LUA_TNUMBER || !(x >= 1 && x <= EXA_OPT_SIZE_MAX) || x != (lua_Number)(size_t)x)
+      luaL_argerror(L, t, lua_pushfstring(L, "option '%s' must be a positive integer", name));
+    v = (size_t)x;
+  }
+  lua_pop(L, 1);
+  return v;
+}

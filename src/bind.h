@@ -44,6 +44,12 @@ void exa_push_headers(lua_State *L, const char *p, size_t len);
 void exa_push_event_json(lua_State *L, int keys, const exa_sse_event *ev);
 void exa_register_json_decode(lua_State *L, int idx); /* idx: absolute */
 
+/* A size option name of the options table at index t (core.response,
+ * core.sse_parser): absent or nil: 0; else an integer 1..2^53 (exact as a
+ * Lua 5.1 number), or an argument error "option 'name' must be a positive integer". */
+#define EXA_OPT_SIZE_MAX 9007199254740992.0 /* 2^53 */
+size_t exa_opt_size(lua_State *L, int t, const char *name);
+
 /* Push nil, {kind=, code= (when >= 0), message=}; returns 2. */
 int exa_push_error(lua_State *L, const char *kind, long code, const char *msg);
 

@@ -5,17 +5,6 @@
 
 enum { CS_SIZE, CS_SIZE_WS, CS_EXT, CS_SIZE_CR, CS_DATA, CS_DATA_CR, CS_DATA_LF, CS_TRAILER };
 
-static char h1_lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c; }
-static int h1_sp(char c) { return c == ' ' || c == '\t'; }
-
-static int ieqn(const char *a, size_t an, const char *b) {
-  size_t i, bn = strlen(b);
-  if (an != bn) return 0;
-  for (i = 0; i < an; i++)
-    if (h1_lower(a[i]) != h1_lower(b[i])) return 0;
-  return 1;
-}
-
 void exa_h1_init(exa_h1 *h, exa_resp *r, int raw_head, int is_head) {
   memset(h, 0, sizeof *h);
   h->r = r;
@@ -35,40 +24,21 @@ static int h1_fail(exa_h1 *h, int kind, const char *code, const char *what, cons
   return -1;
 }
 
-/* The next header named name (lower case) after *pos (start: *pos = NULL). */
-static const char *next_header(const exa_resp *r, const char *name, const char **pos, size_t *vlen) {
-  const char *p, *end;
-  if (r->hdrs.p == NULL) return NULL; /* no header yet: no arithmetic on NULL */
-  p = *pos ? *pos : r->hdrs.p;
-  end = r->hdrs.p + r->hdrs.len;
-  while (p < end) {
-    const char *n = p, *v = n + strlen(n) + 1;
-    p = v + strlen(v) + 1;
-    if (strcmp(n, name) == 0) {
-      *pos = p;
-      *vlen = strlen(v);
-      return v;
-    }
-  }
-  *pos = end;
-  return NULL;
-}
-
 /* Calls fn on each element of every header named name (a comma list),
  * trimmed; empty elements included.  Stops at fn's first non-zero. */
 typedef int (*elem_fn)(exa_h1 *h, const char *s, size_t n, void *ud);
 static int each_element(exa_h1 *h, const char *name, elem_fn fn, void *ud) {
   const char *pos = NULL, *v;
   size_t vn;
-  while ((v = next_header(h->r, name, &pos, &vn)) != NULL) {
+  while ((v = exa_resp_header_next(h->r, name, &pos, &vn)) != NULL) {
     size_t i = 0;
     for (;;) {
       size_t s = i, e;
       int rc;
       while (i < vn && v[i] != ',') i++;
       e = i;
-      while (s < e && h1_sp(v[s])) s++;
-      while (e > s && h1_sp(v[e - 1])) e--;
+      while (s < e && exa_ascii_sp(v[s])) s++;
+      while (e > s && exa_ascii_sp(v[e - 1])) e--;
       if ((rc = fn(h, v + s, e - s, ud)) != 0) return rc;
       if (i >= vn) break;
       i++;
@@ -79,7 +49,7 @@ static int each_element(exa_h1 *h, const char *name, elem_fn fn, void *ud) {
 
 static int has_token_fn(exa_h1 *h, const char *s, size_t n, void *ud) {
   (void)h;
-  return ieqn(s, n, (const char *)ud);
+  return exa_ascii_ieq(s, n, (const char *)ud);
 }
 
 typedef struct coding_state {
@@ -90,7 +60,7 @@ static int coding_fn(exa_h1 *h, const char *s, size_t n, void *ud) {
   coding_state *c = (coding_state *)ud;
   if (n == 0) return 0; /* "a, , b": empty list elements are allowed and ignored */
   c->count++;
-  if (ieqn(s, n, "chunked")) {
+  if (exa_ascii_ieq(s, n, "chunked")) {
     if (c->chunked) return h1_fail(h, EXA_EK_TRANSPORT, "bad_coding", "Transfer-Encoding applies chunked twice", NULL, 0);
     c->chunked = c->last_chunked = 1;
     return 0;
@@ -124,7 +94,7 @@ static int length_fn(exa_h1 *h, const char *s, size_t n, void *ud) {
 
 static int encoding_fn(exa_h1 *h, const char *s, size_t n, void *ud) {
   (void)ud;
-  if (n == 0 || ieqn(s, n, "identity")) return 0;
+  if (n == 0 || exa_ascii_ieq(s, n, "identity")) return 0;
   return h1_fail(h, EXA_EK_TRANSPORT, "content_encoding",
               "the response has a Content-Encoding; no content coding is asked for or decoded", s, n);
 }
@@ -152,9 +122,9 @@ static int frame(exa_h1 *h) {
     return 0;
   }
   if (each_element(h, "content-encoding", encoding_fn, NULL)) return -1;
-  has_te = next_header(r, "transfer-encoding", &pos, &vn) != NULL;
+  has_te = exa_resp_header_next(r, "transfer-encoding", &pos, &vn) != NULL;
   pos = NULL;
-  has_cl = next_header(r, "content-length", &pos, &vn) != NULL;
+  has_cl = exa_resp_header_next(r, "content-length", &pos, &vn) != NULL;
   if (has_te) {
     if (each_element(h, "transfer-encoding", coding_fn, &c)) return -1;
     if (c.count == 0) return h1_fail(h, EXA_EK_TRANSPORT, "bad_coding", "the response has an empty Transfer-Encoding", NULL, 0);
@@ -269,7 +239,7 @@ static int bad_chunk(exa_h1 *h, const char *what) { return h1_fail(h, EXA_EK_TRA
 
 static int hexval(char c) {
   if (c >= '0' && c <= '9') return c - '0';
-  c = h1_lower(c);
+  c = exa_ascii_lower(c);
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   return -1;
 }
@@ -304,7 +274,7 @@ static size_t chunked(exa_h1 *h, const char *b, size_t n) {
           break;
         }
         if (h->digits == 0) return (size_t)bad_chunk(h, "a chunk-size line without a hex size");
-        if (h1_sp(ch)) h->cs = CS_SIZE_WS;
+        if (exa_ascii_sp(ch)) h->cs = CS_SIZE_WS;
         else if (ch == ';') h->cs = CS_EXT;
         else if (ch == '\r') h->cs = CS_SIZE_CR;
         else if (ch == '\n') {
@@ -319,7 +289,7 @@ static size_t chunked(exa_h1 *h, const char *b, size_t n) {
         else if (ch == '\r') h->cs = CS_SIZE_CR;
         else if (ch == '\n') {
           if (size_line_end(h)) return (size_t)-1;
-        } else if (!h1_sp(ch)) return (size_t)bad_chunk(h, "a chunk size with bytes after its hex digits (not an extension)");
+        } else if (!exa_ascii_sp(ch)) return (size_t)bad_chunk(h, "a chunk size with bytes after its hex digits (not an extension)");
         h->linelen++;
         i++;
         break;

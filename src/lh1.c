@@ -29,7 +29,6 @@
 #include <string.h>
 
 #define RESP_MT "exa.response"
-#define OPT_MAX 9007199254740992.0 /* 2^53 */
 
 typedef struct lresp {
   exa_resp r;
@@ -158,19 +157,6 @@ static int r_tostring(lua_State *L) {
   return 1;
 }
 
-static size_t opt_size(lua_State *L, const char *name) {
-  size_t v = 0;
-  lua_getfield(L, 1, name);
-  if (!lua_isnil(L, -1)) {
-    lua_Number x = lua_tonumber(L, -1);
-    if (lua_type(L, -1) != LUA_TNUMBER || !(x >= 1 && x <= OPT_MAX) || x != (lua_Number)(size_t)x)
-      luaL_argerror(L, 1, lua_pushfstring(L, "option '%s' must be a positive integer", name));
-    v = (size_t)x;
-  }
-  lua_pop(L, 1);
-  return v;
-}
-
 /* core.response([{method=, sse=, max_body=, max_line=, max_event=}]) */
 static int r_new(lua_State *L) {
   exa_resp_cfg cfg;
@@ -179,9 +165,9 @@ static int r_new(lua_State *L) {
   memset(&cfg, 0, sizeof cfg);
   if (!lua_isnoneornil(L, 1)) {
     luaL_checktype(L, 1, LUA_TTABLE);
-    cfg.max_body = opt_size(L, "max_body");
-    cfg.max_line = opt_size(L, "max_line");
-    cfg.max_event = opt_size(L, "max_event");
+    cfg.max_body = exa_opt_size(L, 1, "max_body");
+    cfg.max_line = exa_opt_size(L, 1, "max_line");
+    cfg.max_event = exa_opt_size(L, 1, "max_event");
     lua_getfield(L, 1, "sse");
     if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TBOOLEAN) luaL_argerror(L, 1, "option 'sse' must be a boolean");
     cfg.want_sse = lua_toboolean(L, -1);

@@ -25,7 +25,6 @@
 #include <string.h>
 
 #define SSE_MT "exa.sse_parser"
-#define SSE_OPT_MAX 9007199254740992.0 /* 2^53: exact as a Lua 5.1 number */
 
 typedef struct lsse {
   exa_sse p;
@@ -138,19 +137,6 @@ static int sse_tostring(lua_State *L) {
   return 1;
 }
 
-static size_t opt_size(lua_State *L, const char *name) {
-  size_t v = 0;
-  lua_getfield(L, 1, name);
-  if (!lua_isnil(L, -1)) {
-    lua_Number x = lua_tonumber(L, -1); /* 2^20 is a float on 5.3+: integral values are fine */
-    if (lua_type(L, -1) != LUA_TNUMBER || !(x >= 1 && x <= SSE_OPT_MAX) || x != (lua_Number)(size_t)x)
-      luaL_argerror(L, 1, lua_pushfstring(L, "option '%s' must be a positive integer", name));
-    v = (size_t)x;
-  }
-  lua_pop(L, 1);
-  return v;
-}
-
 /* core.sse_parser([{max_line=, max_event=, comments=}]) -> parser */
 static int sse_new(lua_State *L) {
   size_t max_line = 0, max_event = 0;
@@ -168,8 +154,8 @@ static int sse_new(lua_State *L) {
       if (strcmp(k, "max_line") && strcmp(k, "max_event") && strcmp(k, "comments"))
         return luaL_argerror(L, 1, lua_pushfstring(L, "unknown option '%s'", k));
     }
-    max_line = opt_size(L, "max_line");
-    max_event = opt_size(L, "max_event");
+    max_line = exa_opt_size(L, 1, "max_line");
+    max_event = exa_opt_size(L, 1, "max_event");
     lua_getfield(L, 1, "comments");
     comments = lua_toboolean(L, -1);
     lua_pop(L, 1);

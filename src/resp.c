@@ -38,17 +38,6 @@ void exa_buf_free(exa_buf *b) {
   b->len = b->cap = 0;
 }
 
-static char lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c; }
-static int is_sp(char c) { return c == ' ' || c == '\t'; }
-
-static int ieq(const char *a, size_t an, const char *b) {
-  size_t i, bn = strlen(b);
-  if (an != bn) return 0;
-  for (i = 0; i < an; i++)
-    if (lower(a[i]) != lower(b[i])) return 0;
-  return 1;
-}
-
 void exa_resp_init(exa_resp *r, const exa_resp_cfg *cfg) {
   memset(r, 0, sizeof *r);
   r->cfg = *cfg;
@@ -85,19 +74,27 @@ void exa_resp_fail(exa_resp *r, int kind, long code, const char *fmt, ...) {
   va_end(ap);
 }
 
-const char *exa_resp_header_get(const exa_resp *r, const char *name, size_t *vlen) {
-  const char *p = r->hdrs.p, *end;
-  if (p == NULL) return NULL;
-  end = p + r->hdrs.len;
+const char *exa_resp_header_next(const exa_resp *r, const char *name, const char **pos, size_t *vlen) {
+  const char *p, *end;
+  if (r->hdrs.p == NULL) return NULL; /* no header yet: no arithmetic on NULL */
+  p = *pos ? *pos : r->hdrs.p;
+  end = r->hdrs.p + r->hdrs.len;
   while (p < end) {
     const char *n = p, *v = n + strlen(n) + 1;
     p = v + strlen(v) + 1;
     if (strcmp(n, name) == 0) {
+      *pos = p;
       *vlen = strlen(v);
       return v;
     }
   }
+  *pos = end;
   return NULL;
+}
+
+const char *exa_resp_header_get(const exa_resp *r, const char *name, size_t *vlen) {
+  const char *pos = NULL;
+  return exa_resp_header_next(r, name, &pos, vlen);
 }
 
 static int is_event_stream(const exa_resp *r) {
@@ -105,8 +102,8 @@ static int is_event_stream(const exa_resp *r) {
   const char *v = exa_resp_header_get(r, "content-type", &n);
   if (v == NULL) return 0;
   while (i < n && v[i] != ';') i++;
-  while (i > 0 && is_sp(v[i - 1])) i--;
-  return ieq(v, i, "text/event-stream");
+  while (i > 0 && exa_ascii_sp(v[i - 1])) i--;
+  return exa_ascii_ieq(v, i, "text/event-stream");
 }
 
 /* "HTTP/<version> <3 digits, 100-599>[ reason]": the code, or -1. */
@@ -136,7 +133,7 @@ static int folds_framing(const exa_resp *r) {
   nend = i - 1;                            /* the name's terminator */
   nstart = nend;
   while (nstart > 0 && p[nstart - 1] != '\0') nstart--;
-  return ieq(p + nstart, nend - nstart, "content-length") || ieq(p + nstart, nend - nstart, "transfer-encoding");
+  return exa_ascii_ieq(p + nstart, nend - nstart, "content-length") || exa_ascii_ieq(p + nstart, nend - nstart, "transfer-encoding");
 }
 
 /* Two Content-Length headers that disagree: which body length is true is
@@ -206,10 +203,10 @@ int exa_resp_header(exa_resp *r, const char *b, size_t n) {
     return 0;
   }
   if (memchr(b, '\0', len)) return malformed(r, "a NUL byte in a header line");
-  if (is_sp(b[0])) { /* obsolete line folding: continues the last value */
+  if (exa_ascii_sp(b[0])) { /* obsolete line folding: continues the last value */
     size_t ve = len;
-    for (i = 0; i < len && is_sp(b[i]); i++) {}
-    while (ve > i && is_sp(b[ve - 1])) ve--;
+    for (i = 0; i < len && exa_ascii_sp(b[i]); i++) {}
+    while (ve > i && exa_ascii_sp(b[ve - 1])) ve--;
     if (r->hdrs.len == 0) return malformed(r, "a folded line with no header before it");
     if (folds_framing(r)) return malformed(r, "a folded Content-Length or Transfer-Encoding line");
     if (i == ve) return 0; /* only whitespace: adds nothing */
@@ -226,14 +223,14 @@ int exa_resp_header(exa_resp *r, const char *b, size_t n) {
     if (colon == NULL) return malformed(r, "a header line without a colon");
     if (colon == b) return malformed(r, "a header line without a name");
     nl = (size_t)(colon - b);
-    if (is_sp(b[nl - 1])) return malformed(r, "whitespace between a header name and its colon");
-    for (vs = nl + 1; vs < len && is_sp(b[vs]); vs++) {}
-    for (ve = len; ve > vs && is_sp(b[ve - 1]); ve--) {}
+    if (exa_ascii_sp(b[nl - 1])) return malformed(r, "whitespace between a header name and its colon");
+    for (vs = nl + 1; vs < len && exa_ascii_sp(b[vs]); vs++) {}
+    for (ve = len; ve > vs && exa_ascii_sp(b[ve - 1]); ve--) {}
     at = r->hdrs.len;
     if (exa_buf_add(&r->hdrs, b, nl) || exa_buf_add(&r->hdrs, "", 1) || exa_buf_add(&r->hdrs, b + vs, ve - vs) ||
         exa_buf_add(&r->hdrs, "", 1))
       return nomem(r);
-    for (i = 0; i < nl; i++) r->hdrs.p[at + i] = lower(r->hdrs.p[at + i]);
+    for (i = 0; i < nl; i++) r->hdrs.p[at + i] = exa_ascii_lower(r->hdrs.p[at + i]);
     return 0;
   }
 }

@@ -19,6 +19,7 @@
 #define EXA_RESP_H
 
 #include <stddef.h>
+#include <string.h>
 
 #include "sse.h"
 
@@ -124,8 +125,24 @@ int exa_resp_take(exa_resp *r, const char *b, size_t n);
  * an unterminated line or block) and frees its buffers. */
 void exa_resp_end(exa_resp *r);
 
+/* ASCII helpers resp.c and h1.c share (locale-free, as HTTP wants). */
+static inline char exa_ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c; }
+static inline int exa_ascii_sp(char c) { return c == ' ' || c == '\t'; }
+/* a[0..an) equals the C string b, ASCII case folded. */
+static inline int exa_ascii_ieq(const char *a, size_t an, const char *b) {
+  size_t i, bn = strlen(b);
+  if (an != bn) return 0;
+  for (i = 0; i < an; i++)
+    if (exa_ascii_lower(a[i]) != exa_ascii_lower(b[i])) return 0;
+  return 1;
+}
+
 /* The first header named name (lower case), or NULL. */
 const char *exa_resp_header_get(const exa_resp *r, const char *name, size_t *vlen);
+
+/* The next header named name (lower case) after *pos (start: *pos = NULL),
+ * or NULL; *pos then moves past it (or to the end). */
+const char *exa_resp_header_next(const exa_resp *r, const char *name, const char **pos, size_t *vlen);
 
 /* The oldest queued event, or NULL; exa_resp_drop frees it. */
 static inline const exa_ev *exa_resp_peek(const exa_resp *r) { return r->qhead; }

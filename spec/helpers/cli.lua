@@ -11,13 +11,7 @@ local LUA = { ["5.1"] = "lua5.1", ["5.2"] = "lua5.2", ["5.3"] = "lua5.3", ["5.4"
 H.LUA_BIN = LUA[os.getenv("EXA_TEST_LUA_TAG") or "5.4"]
 local q = mock.quote
 
-function H.slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return "" end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+H.slurp = mock.slurp
 
 local TMP
 local made = 0

@@ -3,12 +3,22 @@
 --   local mock = require "helpers.mock"
 --   local srv = mock.start{ "--speed", "50" }   -- extra CLI arguments
 --   srv.url, srv.port, srv.pid, srv:stats(), srv:curl{...}, srv:stop()
+--   local beta, post = mock.start_both{ "--speed", "400" }   -- one on each API; mock.stop(beta, post)
 local mock = {}
 
 local function shell_quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end
 mock.quote = shell_quote
+
+--- A file's bytes, or "" when it cannot be opened (not written yet).
+function mock.slurp(path)
+  local f = io.open(path, "rb")
+  if not f then return "" end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
 
 local function read_all(cmd)
   local f = assert(io.popen(cmd, "r"))
@@ -68,6 +78,29 @@ function mock.start(args)
     setmetatable(srv, { __index = Server, __gc = function(s) s:stop() end })
   end
   return srv
+end
+
+--- One simulator on each API, with the same extra arguments: the beta one,
+--- then one with --api post-beta (if that one fails, the first is stopped).
+function mock.start_both(args)
+  local beta = mock.start(args)
+  local post_args = {}
+  for i, a in ipairs(args or {}) do post_args[i] = a end
+  post_args[#post_args + 1], post_args[#post_args + 2] = "--api", "post-beta"
+  local ok, post = pcall(mock.start, post_args)
+  if not ok then
+    beta:stop()
+    error(post, 2)
+  end
+  return beta, post
+end
+
+--- Stops every server given (nil ones skipped).
+function mock.stop(...)
+  for i = 1, select("#", ...) do
+    local srv = select(i, ...)
+    if srv then srv:stop() end
+  end
 end
 
 --- Stop the server with signal sig (default TERM) and reap it. Returns what

@@ -31,8 +31,6 @@ local function context(data)
   local clients = require "helpers.ngx_client"
   ctx.how = clients.how("ngx")
 
-  function ctx.mock(name) return assert(ctx.mocks[name or "main"], "no mock " .. tostring(name)) end
-
   function ctx.client(o)
     local c = clients.new(o, "ngx")
     ctx.clients[#ctx.clients + 1] = c
@@ -64,15 +62,8 @@ local function context(data)
     return ngx.now()
   end
 
-  --- The simulator's stored events of a run, through a plain client.
-  function ctx.stored(id, name, key)
-    local c = ctx.client{ api_key = key or data.key or "sk-ngx", base_url = ctx.mock(name) }
-    local all = {}
-    for ev in c.runs:iter_events(id, { limit = 100 }) do all[#all + 1] = ev end
-    return all
-  end
-
-  return ctx
+  -- ctx.mock, ctx.stored: as on the curl side
+  return require("helpers.scenario_ctx").add_common(ctx, ctx.mocks, "sk-ngx")
 end
 
 local function respond(ngx, t)

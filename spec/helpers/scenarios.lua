@@ -30,6 +30,7 @@
 -- the curl half runs under every Lua.
 local nginx = require "helpers.nginx"
 local mock = require "helpers.mock"
+local peer_proc = require "helpers.peer_proc"
 local assert = require "luassert"
 
 local M = {}
@@ -50,19 +51,7 @@ function M.runs_here()
   return true
 end
 
-local function start_peer()
-  local f = assert(io.popen("echo $$; exec lua5.4 " .. nginx.root .. "/spec/helpers/http_peer.lua 900"))
-  local pid = assert(tonumber(f:read("*l")), "peer pid")
-  local port = assert(tonumber(f:read("*l")), "peer port")
-  return { pipe = f, pid = pid, port = port, url = "http://127.0.0.1:" .. port }
-end
-
-local function stop_peer(p)
-  if p then
-    os.execute("kill " .. p.pid .. " 2>/dev/null")
-    p.pipe:close()
-  end
-end
+local start_peer, stop_peer = peer_proc.start, peer_proc.stop
 M.start_peer, M.stop_peer = start_peer, stop_peer
 
 --- Run one test of a scenario file in a running nginx; returns the decoded answer.
@@ -85,7 +74,6 @@ local function curl_context(env)
   local json = require "exa.wire.json"
   local clock = require "exa.loop.clock"
   local ctx = { backend_name = "curl", exa = exa, json = json, data = env.ctx, peer = env.peer, clients = {} }
-  function ctx.mock(name) return assert(env.mocks[name or "main"], "no mock " .. tostring(name)) end
   function ctx.client(o)
     o = o or {}
     o.transport = o.transport or "curl"
@@ -110,13 +98,8 @@ local function curl_context(env)
     if not r then error("fetch " .. url .. ": " .. tostring(err and err.message), 2) end
     return r
   end
-  function ctx.stored(id, name, key)
-    local c = ctx.client{ api_key = key or env.ctx.key or "sk-curl", base_url = ctx.mock(name) }
-    local all = {}
-    for ev in c.runs:iter_events(id, { limit = 100 }) do all[#all + 1] = ev end
-    return all
-  end
-  return ctx
+  -- ctx.mock, ctx.stored: as inside nginx
+  return require("helpers.scenario_ctx").add_common(ctx, env.mocks, "sk-curl")
 end
 
 local function runs_on(suite, backend)

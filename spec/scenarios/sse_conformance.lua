@@ -7,43 +7,14 @@
 -- spec/sse_spec.lua feeds the same cases to the framer directly; this is
 -- the framer behind each backend's HTTP reader. spec/sse_backends_spec.lua runs it.
 local assert = require "luassert"
+local sse_cases = require "helpers.sse_cases"
+local rng, random_split = sse_cases.rng, sse_cases.random_split
 
 local T = {}
 local function test(name, fn, opts) T[#T + 1] = { name, fn, opts } end
 
-local function unhex(h)
-  return (h:gsub("%x%x", function(x) return string.char(tonumber(x, 16)) end))
-end
-
 local function hex(s)
   return (s:gsub(".", function(ch) return string.format("%02x", ch:byte()) end))
-end
-
--- Park-Miller: exact in doubles, so every Lua draws the same numbers.
-local function rng(seed)
-  local x = seed % 2147483646 + 1
-  return function(n) -- 1..n
-    x = x * 16807 % 2147483647
-    return x % n + 1
-  end
-end
-
-local function random_split(s, k, rand)
-  local n = #s
-  if n < 2 then return { s } end
-  local cuts, seen = {}, {}
-  for _ = 1, k do
-    local c = rand(n - 1)
-    if not seen[c] then seen[c] = true; cuts[#cuts + 1] = c end
-  end
-  table.sort(cuts)
-  local out, from = {}, 1
-  for _, c in ipairs(cuts) do
-    out[#out + 1] = s:sub(from, c)
-    from = c + 1
-  end
-  out[#out + 1] = s:sub(from)
-  return out
 end
 
 local function pieces(s, size)
@@ -81,34 +52,19 @@ end
 
 local cases
 local function load_cases(ctx)
-  if not cases then
-    local f = assert(io.open(ctx.data.root .. "/spec/fixtures/sse_cases.json", "rb"))
-    cases = assert(ctx.json.decode(f:read("*a")))
-    f:close()
-  end
+  cases = cases or sse_cases.read(ctx.json.decode)
   return cases
 end
 
 -- one test per case; the names come from the fixture (read here on the busted side)
-local function busted_cases()
-  local dir = debug.getinfo(1, "S").source:match("^@(.*)/spec/scenarios/[^/]+$") or "."
-  local f = assert(io.open(dir .. "/spec/fixtures/sse_cases.json", "rb"))
-  local text = f:read("*a")
-  f:close()
-  local names = {}
-  for name in text:gmatch('"name"%s*:%s*"([^"]+)"') do names[#names + 1] = name end
-  return names
-end
-
-for ci, name in ipairs(busted_cases()) do
+for ci, name in ipairs(sse_cases.names()) do
   test(name, function(ctx)
     local case
     for _, c in ipairs(load_cases(ctx)) do if c.name == name then case = c end end
     assert(case, "no case " .. name)
     local want = {}
     for i, e in ipairs(case.events) do want[i] = plain_event(ctx.json, e) end
-    local chunks = {}
-    for i, h in ipairs(case.chunksHex) do chunks[i] = unhex(h) end
+    local chunks = sse_cases.chunks(case)
     local whole = table.concat(chunks)
     assert.same(want, deliver(ctx, chunks, "chunked"), "as given")
     assert.same(want, deliver(ctx, { whole }, "close"), "whole")
@@ -123,6 +79,5 @@ end
 
 return {
   peer = true,
-  before = function(env) env.ctx.root = require("helpers.nginx").root end,
   tests = T,
 }

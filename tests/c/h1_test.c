@@ -11,17 +11,13 @@
  *
  * Prints failures, then "N passed, M failed"; exits 1 on any failure.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static long alloc_fail_at = -1, alloc_count;
-static void *test_realloc(void *p, size_t n) {
-  if (alloc_fail_at >= 0 && alloc_count++ == alloc_fail_at) return NULL;
-  return realloc(p, n);
-}
-static void *test_malloc(size_t n) { return test_realloc(NULL, n); }
+#include "check.h"
+
+/* The code under test, its allocations through the failure injector. */
 #define realloc test_realloc
 #define malloc test_malloc
 #include "sse.c"
@@ -30,22 +26,6 @@ static void *test_malloc(size_t n) { return test_realloc(NULL, n); }
 #undef realloc
 #undef malloc
 
-static int passed, failed;
-
-static void check(int ok, const char *fmt, ...) {
-  va_list ap;
-  if (ok) {
-    passed++;
-    return;
-  }
-  failed++;
-  if (failed > 60) return;
-  fputs("FAIL: ", stdout);
-  va_start(ap, fmt);
-  vprintf(fmt, ap);
-  va_end(ap);
-  fputc('\n', stdout);
-}
 
 /* One read: the bytes in pieces of `split` (0: whole), then the end. */
 typedef struct res {
@@ -331,24 +311,17 @@ static void test_nomem(void) {
 }
 
 static void replay_file(const char *path) {
-  FILE *f = fopen(path, "rb");
-  char *s;
-  long n;
+  size_t n;
+  char *s = check_slurp(path, &n);
   int sse;
   res a, b;
-  if (f == NULL) {
+  if (s == NULL) {
     check(0, "cannot open %s", path);
     return;
   }
-  fseek(f, 0, SEEK_END);
-  n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  s = (char *)malloc((size_t)n + 1);
-  if (fread(s, 1, (size_t)n, f) != (size_t)n) n = 0;
-  fclose(f);
   for (sse = 0; sse <= 1; sse++) {
-    readn(s, (size_t)n, sse, 0, 0, 1, &a);
-    readn(s, (size_t)n, sse, 0, n < 20000 ? 1 : 997, 1, &b);
+    readn(s, n, sse, 0, 0, 1, &a);
+    readn(s, n, sse, 0, n < 20000 ? 1 : 997, 1, &b);
     check(same(&a, &b), "%s (sse %d): whole and bytewise differ (%s / %s)", path, sse, a.msg, b.msg);
   }
   free(s);

@@ -10,18 +10,13 @@
  *
  * Prints failures, then "N passed, M failed"; exits 1 on any failure.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* resp.c and the framer, with their allocators routed through a failure injector. */
-static long alloc_fail_at = -1, alloc_count;
-static void *test_realloc(void *p, size_t n) {
-  if (alloc_fail_at >= 0 && alloc_count++ == alloc_fail_at) return NULL;
-  return realloc(p, n);
-}
-static void *test_malloc(size_t n) { return test_realloc(NULL, n); }
+#include "check.h"
+
+/* The code under test, its allocations through the failure injector. */
 #define realloc test_realloc
 #define malloc test_malloc
 #include "sse.c"
@@ -31,24 +26,7 @@ static void *test_malloc(size_t n) { return test_realloc(NULL, n); }
 
 #include "resp_replay.h"
 
-static int passed, failed;
-
 #define BODY(r, lit) exa_resp_body((r), (lit), strlen(lit))
-
-static void check(int ok, const char *fmt, ...) {
-  va_list ap;
-  if (ok) {
-    passed++;
-    return;
-  }
-  failed++;
-  if (failed > 60) return;
-  fputs("FAIL: ", stdout);
-  va_start(ap, fmt);
-  vprintf(fmt, ap);
-  va_end(ap);
-  fputc('\n', stdout);
-}
 
 static exa_resp_cfg cfg_of(int want_sse, size_t max_body, size_t max_queued) {
   exa_resp_cfg c;
@@ -364,25 +342,6 @@ static void test_nomem(void) {
         "kind names");
 }
 
-static char *slurp(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  char *b = NULL;
-  size_t cap = 0, got;
-  *n = 0;
-  if (f == NULL) return NULL;
-  do {
-    if (*n + 65536 > cap) {
-      cap = (*n + 65536) * 2;
-      b = (char *)realloc(b, cap);
-      if (b == NULL) abort();
-    }
-    got = fread(b + *n, 1, cap - *n, f);
-    *n += got;
-  } while (got > 0);
-  fclose(f);
-  return b;
-}
-
 /* One hostile response: under each config, every chunking gives the same record. */
 static void replay_file(const char *path) {
   static const size_t queues[] = {0, 64, 4096};
@@ -390,7 +349,7 @@ static void replay_file(const char *path) {
   rec a = {{0}, {0}, 0, 0, 0, 0, 1}, b = {{0}, {0}, 0, 0, 0, 0, 1};
   size_t n, qi, li;
   int sse, ok = 1;
-  char *s = slurp(path, &n);
+  char *s = check_slurp(path, &n);
   if (s == NULL) {
     check(0, "%s: unreadable", path);
     return;

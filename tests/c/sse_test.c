@@ -10,40 +10,20 @@
  *
  * Prints failures, then "N passed, M failed"; exits 1 on any failure.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The framer itself, with its allocator routed through a failure injector. */
-static long alloc_fail_at = -1, alloc_count;
-static void *test_realloc(void *p, size_t n) {
-  if (alloc_fail_at >= 0 && alloc_count++ == alloc_fail_at) return NULL;
-  return realloc(p, n);
-}
+#define CHECK_MAX_PRINT 50
+#include "check.h"
+
+/* The code under test, its allocations through the failure injector. */
 #define realloc test_realloc
 #include "sse.c"
 #undef realloc
 
 #include "rec.h"
 #include "sse_ref.h"
-
-static int passed, failed;
-
-static void check(int ok, const char *fmt, ...) {
-  va_list ap;
-  if (ok) {
-    passed++;
-    return;
-  }
-  failed++;
-  if (failed > 50) return;
-  fputs("FAIL: ", stdout);
-  va_start(ap, fmt);
-  vprintf(fmt, ap);
-  va_end(ap);
-  fputc('\n', stdout);
-}
 
 /* ---- the cases ---------------------------------------------------------- */
 
