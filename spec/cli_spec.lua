@@ -521,10 +521,36 @@ describe("exa-agent (the command line)", function()
       local last = lines(h.out())
       assert.equal("stopped", (jq(".data.stopReason", last[#last])):match("%S+"))
       h.cleanup()
-      -- the beta API has no stop: 404, exit 1
-      code = cli("stop " .. new_run(), env)
+      -- the beta API has no stop: 404, exit 1, and the error says where stop lives
+      local err
+      code, _, err = cli("stop " .. new_run(), env)
       assert.equal(1, code)
+      assert.matches("stop is a post-beta endpoint: try --api post-beta", err, 1, true)
       pb:stop()
+    end)
+  end)
+
+  describe("small things a new user met", function()
+    it("mock's usage line names its flags once", function()
+      local code, out = cli("mock --help")
+      assert.equal(0, code)
+      assert.equal("usage: exa-agent mock [flags]", out:match("^[^\n]*"))
+    end)
+
+    it("--mock without the simulator installed says to install it", function()
+      local proc = require "exa.cli.proc"
+      local m, msg = proc.start_mock("/nonexistent/exa-agent-mock", "k")
+      assert.is_nil(m)
+      assert.matches("the simulator is not installed", msg, 1, true)
+      assert.matches("exa-agent-mock rock", msg, 1, true)
+    end)
+
+    it("the cost line counts one search as one search", function()
+      local render = require "exa.cli.render"
+      local line = render.cost_line{ costDollars = { search = 0.007, emails = 0.04 },
+        usage = { searches = 1, emails = 2 } }
+      assert.matches("(1 search)", line, 1, true)
+      assert.matches("(2 emails)", line, 1, true)
     end)
   end)
 

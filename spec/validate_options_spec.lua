@@ -57,6 +57,9 @@ describe("a misspelled option is a validation error naming the nearest one", fun
         { query = "q", budget = { maxCostDollar = 2 } })
       -- a per-call option among the params goes where it belongs
       misspelled("headers", "per-call option", runs[m], runs, { query = "q", headers = { ["X-A"] = "1" } })
+      -- the hint names the call the user made too, not only stream and run
+      misspelled("headers", "runs:create(params, {headers = ...})", runs[m], runs,
+        { query = "q", headers = { ["X-A"] = "1" } })
       misspelled("timeout", "wait option", runs[m], runs, { query = "q", timeout = 5 })
     end
     misspelled("options.resume", "(it takes headers, timeout, max_retries, marker)", runs.create, runs,

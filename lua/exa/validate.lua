@@ -507,7 +507,7 @@ local BUDGET_FIELDS = { "maxCostDollars", "maxDurationSeconds" }
 local DATA_SOURCE_FIELDS = { "provider" }
 
 local OPT_HINT = "it is a per-call option, in the options table that follows the params: "
-  .. "runs:stream(params, {%s = ...}), runs:run(params, wait, {%s = ...})"
+  .. "runs:create(params, {%s = ...}), runs:stream(params, {%s = ...}), runs:run(params, wait, {%s = ...})"
 local WAIT_HINT = "it is a wait option: runs:run(params, {%s = ...}), runs:wait(id, {%s = ...})"
 
 -- top-level aliases: name -> the field to use
@@ -547,7 +547,7 @@ local function check_names(t, known, prefix, aliases, elsewhere)
     if type(k) == "string" and not set[k] then
       local hint = elsewhere and elsewhere[k]
       if hint then
-        invalid(prefix .. k, string_format("%s%s is not a create field: " .. hint, prefix, k, k, k))
+        invalid(prefix .. k, string_format("%s%s is not a create field: %s", prefix, k, (string_gsub(hint, "%%s", k))))
       end
       local right = aliases and aliases[k]
       if right then

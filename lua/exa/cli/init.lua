@@ -149,7 +149,7 @@ local COMMANDS = {
   delete = { args = "RUN_ID", flags = { F.json }, api = true, summary = "delete a run" },
   wait = { args = "RUN_ID", flags = { F.timeout, F.interval, F.json }, api = true,
     summary = "wait until a run ends and show it (exit status as for run)" },
-  mock = { args = "[FLAGS]", flags = { F.detach_mock }, api = false, raw = true,
+  mock = { args = "", flags = { F.detach_mock }, api = false, raw = true,
     summary = "start the simulator for a shell session; print its export lines",
     more = "Prints export EXA_BASE_URL=... and EXA_API_KEY=... lines, then serves until SIGINT/SIGTERM/SIGHUP\n"
       .. "(it stops the simulator and exits 0). With --detach the simulator goes on in the background\n"
@@ -778,7 +778,14 @@ local function cmd_events(r, client, id)
 end
 
 local function cmd_one(r, client, id)
-  local res = client.runs[r.cmd](client.runs, id)
+  local ok, res = ypcall(client.runs[r.cmd], client.runs, id)
+  if not ok then
+    -- the beta API has no stop endpoint: its 404 names a missing route, not a missing run
+    if r.cmd == "stop" and (r.api or "beta") == "beta" and exa.is_error(res) and res.status == 404 then
+      res.message = tostring(res.message) .. " (stop is a post-beta endpoint: try --api post-beta)"
+    end
+    error(res, 0)
+  end
   if r.json then
     json_out(res)
   elseif r.cmd == "get" then

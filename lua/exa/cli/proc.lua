@@ -87,6 +87,10 @@ end
 --- key; it stops by itself if this process dies (unless o.detach). Returns
 --- {pid=, url=, line=} or nil, message.
 function M.start_mock(mock_bin, key, extra, o)
+  if not succeeded(os_execute("command -v " .. quote(mock_bin) .. " >/dev/null 2>&1")) then
+    return nil, "the simulator is not installed (" .. mock_bin .. " not found): install the exa-agent-mock "
+      .. "rock (luarocks --lua-version 5.4 install exa-agent-mock), or run bin/exa-agent from a checkout"
+  end
   local parts = { quote(mock_bin), "--host 127.0.0.1 --port 0 --api-key", quote(key) }
   if not (o and o.detach) then parts[#parts + 1] = "--exit-with $PPID" end
   for _, a in ipairs(extra or {}) do parts[#parts + 1] = quote(a) end

@@ -74,16 +74,16 @@ function M.cost_line(run)
   local c = type(run.costDollars) == "table" and run.costDollars or {}
   local u = type(run.usage) == "table" and run.usage or {}
   local parts = {}
-  local function part(label, dollars, n, unit)
+  local function part(label, dollars, n, one, many)
     if type(dollars) == "number" and dollars > 0 then
       parts[#parts + 1] = string_format("%s %s%s", label, money(dollars),
-        n and string_format(" (%s %s)", tostring(n), unit) or "")
+        n and string_format(" (%s %s)", tostring(n), n == 1 and one or many) or "")
     end
   end
-  part("agent compute", c.agentCompute, u.agentComputeUnits, "ACU")
-  part("search", c.search, u.searches, "searches")
-  part("emails", c.emails, u.emails, "emails")
-  part("phone numbers", c.phoneNumbers, u.phoneNumbers, "numbers")
+  part("agent compute", c.agentCompute, u.agentComputeUnits, "ACU", "ACU")
+  part("search", c.search, u.searches, "search", "searches")
+  part("emails", c.emails, u.emails, "email", "emails")
+  part("phone numbers", c.phoneNumbers, u.phoneNumbers, "number", "numbers")
   if type(c.dataSources) == "table" then
     for p, d in pairs(c.dataSources) do part(p, d) end
   end
