@@ -1,12 +1,12 @@
--- No globals in the Lua layer: every module under lua/exa/ (the simulator's
--- lua/exa_mock/ excepted) is loaded in an environment that raises on any
+-- No globals in the Lua layer: every module under lua/exa/, its layer folders
+-- (wire/, backend/, loop/, cli/) included (the simulator's lua/exa_mock/ excepted) is loaded in an environment that raises on any
 -- global assignment, and on any global read except standard names at load
 -- time (that is where a module localizes them). Then, with luac 5.4, no
 -- function body may touch _ENV at all.
 local modules = {}
 
 local function lua_files()
-  local p = io.popen("ls lua/exa/*.lua 2>/dev/null")
+  local p = io.popen("find lua/exa -name '*.lua' 2>/dev/null | sort")
   for f in p:lines() do modules[#modules + 1] = f end
   p:close()
   return modules
