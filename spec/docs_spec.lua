@@ -166,7 +166,7 @@ describe("the API reference", function()
   it("documents every error kind", function()
     local kinds = {}
     -- set in the Lua layer
-    for _, f in ipairs(sources("lua/exa/*.lua")) do
+    for _, f in ipairs(sources("$(find lua/exa -name '*.lua' | sort)")) do
       for k in f.text:gmatch('kind%s*=%s*"([%a_]+)"') do kinds[k] = true end
       for block in f.text:gmatch("\nlocal KIND_BY_[%u_]+ = (%b{})") do
         for k in block:gmatch('=%s*"([%a_]+)"') do kinds[k] = true end
@@ -193,7 +193,7 @@ describe("the API reference", function()
     for _, f in ipairs(sources("lua/exa_mock/*.lua")) do
       for e in f.text:gmatch('emit%(%w+,%s*"(agent_run%.[%w_.]+)"') do names[e] = true end
     end
-    for _, f in ipairs(sources("lua/exa/*.lua")) do
+    for _, f in ipairs(sources("$(find lua/exa -name '*.lua' | sort)")) do
       for e in f.text:gmatch('%["(agent_run%.[%w_.]+)"%]') do names[e] = true end
     end
     local page = item("classes/Stream", "Stream.events")
