@@ -294,8 +294,6 @@ local function classify_connect(self, err, ms)
   return fail_value("connect", "connect", string_format("could not connect to %s: %s", self.where, err))
 end
 
--- Open (or take from the pool) a connection and send the request.
--- Returns true | nil, err.
 -- The TLS handshake, verification on. true | nil, message | nil, "timeout"
 -- | nil, false (it failed at once, reason unknown: see below)
 local function handshake(sock, sni)
@@ -414,8 +412,6 @@ function H:read_head()
   end
 end
 
--- The head, with connection setup, and one fresh retry of a dead pooled
--- connection. true | nil, err
 local function closed_error()
   return fail_value("closed", "closed", "the request was closed")
 end
@@ -430,6 +426,9 @@ function H:once_error(err)
     self.where, err.message))
 end
 
+-- The head, with connection setup; a dead pooled connection is replaced and
+-- the request sent again (after STALE_RETRIES of them, on a fresh one), except
+-- for a once request. true | nil, err
 function H:head()
   if self.closed then return nil, closed_error() end
   if self.status then return true end
