@@ -59,7 +59,6 @@ function Handle:close()
     t:close()
     self.loop:wake(self.id) -- a closed transfer reports no progress: its waiter would sleep forever
     self.loop:sync()
-    self.closed = true
   end
 end
 
