@@ -486,7 +486,7 @@ function H:next_event()
   end
   local resp = self.resp
   while true do
-    local ev = resp and resp:next_event()
+    local ev = resp:next_event()
     if ev then return ev end
     if self.err then return nil, self.err end -- after the events framed before it
     if self.ended then return nil, nil, self.partial end
