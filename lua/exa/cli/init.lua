@@ -908,11 +908,10 @@ local function main(argv, env, conn_box)
   elseif #r.pos > 0 then
     usage("%s takes no arguments, got %q", r.cmd, r.pos[1])
   end
-  local limit = r.o.limit
-  if limit and (limit ~= math_floor(limit) or limit < 1 or limit > 100) then
-    usage("--limit must be an integer from 1 to 100")
-  end
-  if r.o.interval and r.o.interval <= 0 then usage("--interval must be a number > 0") end
+  -- the library's own rules for list and wait, under the flags' names
+  validate.limit(r.o.limit, "--limit")
+  if r.o.timeout then validate.seconds(r.o.timeout, "--timeout", 0) end
+  if r.o.interval then validate.seconds(r.o.interval, "--interval", validate.MIN_TIMEOUT) end
   if r.cmd == "estimate" then return cmd_estimate(r, params) end
 
   local conn, code = connect(r, env)
