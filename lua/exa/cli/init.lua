@@ -1,7 +1,8 @@
 -- exa.cli: the exa-agent command line (bin/exa-agent). Uses the public
--- library only (exa.new, client.runs:*, exa.loop, exa.estimate,
--- exa.citations, exa.check_output); lua/exa/cli/ holds its printing and the
--- simulator it may start.
+-- library (exa.new, client.runs:*, exa.loop, exa.estimate, exa.citations,
+-- exa.check_output) and the library's own checks (exa.validate) and tables
+-- (exa.api) for flags, so it decides no rule twice; lua/exa/cli/ holds its
+-- printing and the simulator it may start.
 --
 -- One process on exa.loop: every request of a command runs in a task on one
 -- built-in loop, and SIGINT, SIGTERM, SIGHUP and SIGPIPE (a closed stdout)
@@ -9,7 +10,7 @@
 -- seen while the process waits on curl's sockets. No worker process, no
 -- file, no polling; the API key stays in this process's memory.
 --
---   require("exa.cli").main(argv, {lua = interpreter, script = path, bin_dir = dir}) --> exit status
+--   require("exa.cli").main(argv, {bin_dir = dir of a bin/exa-agent-mock}) --> exit status
 local type, tostring, tonumber, pairs, ipairs, pcall, error, setmetatable, getmetatable, select =
   type, tostring, tonumber, pairs, ipairs, pcall, error, setmetatable, getmetatable, select
 local math_floor, math_min, math_max = math.floor, math.min, math.max
