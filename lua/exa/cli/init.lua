@@ -111,7 +111,8 @@ local F = {
   source = { "data-source", "list", "PROVIDER", "dataSources entry (post-beta API; repeatable)" },
   no_stream = { "no-stream", "bool", nil, "create the run, then poll it (no live events)" },
   detach = { "detach", "bool", nil, "a signal (Ctrl-C ...) leaves the run going instead of cancelling it" },
-  interval = { "interval", "number", "SECONDS", "seconds between polls (default 1)" },
+  interval = { "interval", "number", "SECONDS", "seconds between polls (default: the library's, 0.5 s growing\n"
+    .. string.rep(" ", 25) .. "to 5 s)" },
   timeout = { "timeout", "number", "SECONDS", "give up waiting after this long (exit 1; the run goes on)" },
   limit = { "limit", "number", "N", "runs per page, 1-100 (default 20)" },
   all = { "all", "bool", nil, "every run, newest first, page after page" },
@@ -685,7 +686,7 @@ local function cmd_run(r, client, ctl, params)
     progress.status = run.status
     while not TERMINAL[run.status] do
       progress:draw()
-      run = client.runs:wait(run.id, { interval = r.o.interval or 1 })
+      run = client.runs:wait(run.id, { interval = r.o.interval })
     end
     st.ended = true
     progress:clear()
@@ -801,7 +802,7 @@ local function cmd_one(r, client, id)
 end
 
 local function cmd_wait(r, client, id)
-  local run = client.runs:wait(id, { timeout = r.o.timeout, interval = r.o.interval or 1 })
+  local run = client.runs:wait(id, { timeout = r.o.timeout, interval = r.o.interval })
   if not r.json and run.status == "completed" then
     out(render.run(run, { header = true }))
   end
