@@ -184,7 +184,7 @@ function M.run(id)
   local client
   local ok, run = pcall(function()
     client = M.client()
-    return client.runs:wait(id, { timeout = tonumber(args.timeout) or 600, interval = 1 })
+    return client.runs:wait(id, { timeout = tonumber(args.timeout) or 600 })
   end)
   if client then client:close() end
   if not ok then return answer_error(run, cfg) end
