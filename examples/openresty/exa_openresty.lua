@@ -101,8 +101,6 @@ local function sse(event, data)
   return ngx.flush(true) -- waits (yields) until the client took the bytes; nil when it is gone
 end
 
-local TERMINAL = { ["agent_run.completed"] = true, ["agent_run.failed"] = true, ["agent_run.cancelled"] = true }
-
 local function cancel(run_id)
   local c = M.client()
   local ok, err = pcall(c.runs.cancel, c.runs, run_id)
@@ -161,7 +159,7 @@ function M.research()
   local err
   while ev do
     if not run_id and type(ev.data) == "table" and type(ev.data.id) == "string" then run_id = ev.data.id end
-    if TERMINAL[ev.event] then done = true end
+    if exa.TERMINAL_EVENTS[ev.event] then done = true end
     if gone and cfg.cancel_on_disconnect and not done then break end
     ngx.print("id: ", ev.id, "\n")
     if not sse(ev.event, ev.data) then gone = true; break end
@@ -186,7 +184,7 @@ function M.run(id)
   local client
   local ok, run = pcall(function()
     client = M.client()
-    return client.runs:wait(id, { timeout = tonumber(args.timeout) or 600, interval = 1 })
+    return client.runs:wait(id, { timeout = tonumber(args.timeout) or 600 })
   end)
   if client then client:close() end
   if not ok then return answer_error(run, cfg) end

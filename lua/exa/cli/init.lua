@@ -1,7 +1,8 @@
 -- exa.cli: the exa-agent command line (bin/exa-agent). Uses the public
--- library only (exa.new, client.runs:*, exa.loop, exa.estimate,
--- exa.citations, exa.check_output); lua/exa/cli/ holds its printing and the
--- simulator it may start.
+-- library (exa.new, client.runs:*, exa.loop, exa.estimate, exa.citations,
+-- exa.check_output) and the library's own checks (exa.validate) and tables
+-- (exa.api) for flags, so it decides no rule twice; lua/exa/cli/ holds its
+-- printing and the simulator it may start.
 --
 -- One process on exa.loop: every request of a command runs in a task on one
 -- built-in loop, and SIGINT, SIGTERM, SIGHUP and SIGPIPE (a closed stdout)
@@ -9,7 +10,7 @@
 -- seen while the process waits on curl's sockets. No worker process, no
 -- file, no polling; the API key stays in this process's memory.
 --
---   require("exa.cli").main(argv, {lua = interpreter, script = path, bin_dir = dir}) --> exit status
+--   require("exa.cli").main(argv, {bin_dir = dir of a bin/exa-agent-mock}) --> exit status
 local type, tostring, tonumber, pairs, ipairs, pcall, error, setmetatable, getmetatable, select =
   type, tostring, tonumber, pairs, ipairs, pcall, error, setmetatable, getmetatable, select
 local math_floor, math_min, math_max = math.floor, math.min, math.max
@@ -110,7 +111,8 @@ local F = {
   source = { "data-source", "list", "PROVIDER", "dataSources entry (post-beta API; repeatable)" },
   no_stream = { "no-stream", "bool", nil, "create the run, then poll it (no live events)" },
   detach = { "detach", "bool", nil, "a signal (Ctrl-C ...) leaves the run going instead of cancelling it" },
-  interval = { "interval", "number", "SECONDS", "seconds between polls (default 1)" },
+  interval = { "interval", "number", "SECONDS", "seconds between polls (default: the library's, 0.5 s growing\n"
+    .. string.rep(" ", 25) .. "to 5 s)" },
   timeout = { "timeout", "number", "SECONDS", "give up waiting after this long (exit 1; the run goes on)" },
   limit = { "limit", "number", "N", "runs per page, 1-100 (default 20)" },
   all = { "all", "bool", nil, "every run, newest first, page after page" },
@@ -684,7 +686,7 @@ local function cmd_run(r, client, ctl, params)
     progress.status = run.status
     while not TERMINAL[run.status] do
       progress:draw()
-      run = client.runs:wait(run.id, { interval = r.o.interval or 1 })
+      run = client.runs:wait(run.id, { interval = r.o.interval })
     end
     st.ended = true
     progress:clear()
@@ -800,7 +802,7 @@ local function cmd_one(r, client, id)
 end
 
 local function cmd_wait(r, client, id)
-  local run = client.runs:wait(id, { timeout = r.o.timeout, interval = r.o.interval or 1 })
+  local run = client.runs:wait(id, { timeout = r.o.timeout, interval = r.o.interval })
   if not r.json and run.status == "completed" then
     out(render.run(run, { header = true }))
   end
@@ -908,11 +910,10 @@ local function main(argv, env, conn_box)
   elseif #r.pos > 0 then
     usage("%s takes no arguments, got %q", r.cmd, r.pos[1])
   end
-  local limit = r.o.limit
-  if limit and (limit ~= math_floor(limit) or limit < 1 or limit > 100) then
-    usage("--limit must be an integer from 1 to 100")
-  end
-  if r.o.interval and r.o.interval <= 0 then usage("--interval must be a number > 0") end
+  -- the library's own rules for list and wait, under the flags' names
+  validate.limit(r.o.limit, "--limit")
+  if r.o.timeout then validate.seconds(r.o.timeout, "--timeout", 0) end
+  if r.o.interval then validate.seconds(r.o.interval, "--interval", validate.MIN_TIMEOUT) end
   if r.cmd == "estimate" then return cmd_estimate(r, params) end
 
   local conn, code = connect(r, env)

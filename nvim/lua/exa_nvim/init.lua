@@ -145,8 +145,6 @@ end
 
 -- ---- one job --------------------------------------------------------------
 
-local TERMINAL = { ["agent_run.completed"] = true, ["agent_run.failed"] = true, ["agent_run.cancelled"] = true }
-
 local cancel_run
 
 local function on_event(job, ev)
@@ -160,7 +158,7 @@ local function on_event(job, ev)
   elseif ev.event == "agent_run.completed" then
     job.state = "completed"
     finished(job, ev.data)
-  elseif TERMINAL[ev.event] then
+  elseif state.exa.TERMINAL_EVENTS[ev.event] then
     job.state = ev.event:gsub("^agent_run%.", "")
     local cost = cost_of(ev.data)
     append(job, { "", "run " .. job.state .. (cost and string.format(" (cost: $%.4f)", cost) or "") })
